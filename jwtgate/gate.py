@@ -1,0 +1,242 @@
+"""The core: find the token, answer from the cache, else verify it, and say who the user is.
+
+``Gate`` knows no web framework. Adapters hand it a ``RequestView``; tests
+and scripts hand it plain ``headers=`` and ``cookies=`` mappings.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from .cache import ClaimsCache
+from .errors import (
+    AuthError,
+    ConfigurationError,
+    InvalidRequest,
+    InvalidToken,
+    RevokedToken,
+    UntrustedIssuer,
+)
+from .issuer import Issuer
+from .jws import parse
+from .keys import KeySource
+from .logs import fingerprint, logger
+from .sources import MappingView, RequestView, Source, parse_source
+from .user import User
+
+__all__ = ["Gate"]
+
+DEFAULT_MAX_TOKEN_BYTES = 8192
+
+
+class _NeedsRefresh(Exception):
+    """Internal: the issuer's key source must fetch before the token can be checked."""
+
+    def __init__(self, keys: KeySource) -> None:
+        self.keys = keys
+
+
+class Gate:
+    """Trusts tokens from the configured issuers, found in the configured sources.
+
+    ``sources`` are tried in order (``"bearer"``, ``"cookie:NAME"``,
+    ``"header:NAME"``, ``"query:NAME"`` or ``Source`` objects); without it the
+    issuers' own default sources are used, else ``"bearer"``. Verified users
+    are cached by token for at most ``cache_ttl`` seconds and never past the
+    token's ``exp``. ``is_revoked(user)`` is asked on every request.
+    """
+
+    def __init__(
+        self,
+        *,
+        issuers: Sequence[Issuer],
+        sources: Sequence[str | Source] | None = None,
+        cache_size: int = 10_000,
+        cache_ttl: float = 300,
+        clock: Callable[[], float] = time.time,
+        is_revoked: Callable[[User], bool] | None = None,
+        max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
+    ) -> None:
+        self.issuers = _check_issuers(issuers)
+        self._by_iss = {i.issuer: i for i in self.issuers if i.issuer is not None}
+        self._any_issuer = self.issuers[0] if self.issuers[0].issuer is None else None
+        self.sources = _check_sources(sources, self.issuers)
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
+            raise ConfigurationError("cache_size: must be a whole number ≥ 0 (0 disables it)")
+        if isinstance(cache_ttl, bool) or not isinstance(cache_ttl, int | float) or cache_ttl < 0:
+            raise ConfigurationError("cache_ttl: must be a number of seconds ≥ 0")
+        if not callable(clock):
+            raise ConfigurationError("clock: must be a callable returning epoch seconds")
+        if is_revoked is not None and not callable(is_revoked):
+            raise ConfigurationError("is_revoked: must be a callable taking a User, or None")
+        if isinstance(max_token_bytes, bool) or not isinstance(max_token_bytes, int):
+            raise ConfigurationError("max_token_bytes: must be a whole number")
+        if max_token_bytes < 256:
+            raise ConfigurationError("max_token_bytes: must be at least 256")
+        self.cache_ttl = cache_ttl
+        self.max_token_bytes = max_token_bytes
+        self._cache = ClaimsCache(cache_size if cache_ttl > 0 else 0)
+        self._clock = clock
+        self._is_revoked = is_revoked
+        for issuer in self.issuers:
+            issuer.keys.subscribe(self.clear_cache)
+
+    # --- public API --------------------------------------------------------------
+
+    def authenticate(
+        self,
+        view: RequestView | None = None,
+        *,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        cookies: Mapping[str, str] | None = None,
+    ) -> User | None:
+        """The ``User`` the request's token proves, or ``None`` when it carries no token.
+
+        Raises an ``AuthError`` when a token is present and refused. May block
+        on a network fetch of the issuer's keys; use ``authenticate_async``
+        under asyncio.
+        """
+        if view is None:
+            view = MappingView(headers, cookies)
+        try:
+            return self._authenticate(view, refreshed=False)
+        except _NeedsRefresh as need:
+            need.keys.refresh()
+        return self._authenticate(view, refreshed=True)
+
+    async def authenticate_async(
+        self,
+        view: RequestView | None = None,
+        *,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        cookies: Mapping[str, str] | None = None,
+    ) -> User | None:
+        """``authenticate`` for asyncio: a key fetch, when one is needed, runs off the loop."""
+        if view is None:
+            view = MappingView(headers, cookies)
+        try:
+            return self._authenticate(view, refreshed=False)
+        except _NeedsRefresh as need:
+            await need.keys.refresh_async()
+        return self._authenticate(view, refreshed=True)
+
+    def find_token(self, view: RequestView) -> tuple[str, Source] | None:
+        """The token the request carries and the source it came from, or ``None``.
+
+        The first source holding a token wins; a different token in another
+        source is a malformed request (RFC 6750 §2: one method per request).
+        """
+        found: tuple[str, Source] | None = None
+        for source in self.sources:
+            token = source.extract(view)
+            if token is None:
+                continue
+            if found is None:
+                found = (token, source)
+            elif token != found[0]:
+                raise InvalidRequest("More than one token was sent")
+        if found is not None and len(found[0]) > self.max_token_bytes:
+            raise InvalidToken("The token is too large")
+        return found
+
+    def clear_cache(self) -> None:
+        """Forget every verified token (e.g. after revoking users or rotating keys)."""
+        self._cache.clear()
+
+    @property
+    def cache_size(self) -> int:
+        """How many verified tokens are cached now."""
+        return len(self._cache)
+
+    # --- internals ---------------------------------------------------------------
+
+    def _authenticate(self, view: RequestView, *, refreshed: bool) -> User | None:
+        found = self.find_token(view)
+        if found is None:
+            return None
+        token, source = found
+        now = self._clock()
+        user = self._cache.get(token, now)
+        if user is None:
+            user = self._verify(token, source.spec, now, refreshed=refreshed)
+        elif user.source != source.spec:
+            user = user.with_source(source.spec)
+        if self._is_revoked is not None and self._is_revoked(user):
+            raise RevokedToken()
+        return user
+
+    def _verify(self, token: str, source: str, now: float, *, refreshed: bool) -> User:
+        try:
+            parsed = parse(token)
+            issuer = self._issuer_for(parsed.claims.get("iss"))
+            alg, kid = issuer.check_header(parsed.header)
+            candidates = issuer.keys.keys_for(kid, alg)
+            if not candidates and not refreshed and issuer.keys.needs_refresh(kid):
+                raise _NeedsRefresh(issuer.keys)
+            issuer.verify_signature(parsed, alg, candidates)
+            issuer.check_claims(parsed.claims, now)
+        except (_NeedsRefresh, AuthError) as exc:
+            if isinstance(exc, AuthError):
+                logger.debug("jwtgate: refused token %s: %r", fingerprint(token), exc)
+            raise
+        except Exception as exc:
+            # Whatever a hostile token makes a dependency raise, the answer is a 401.
+            logger.debug("jwtgate: refused token %s: %s", fingerprint(token), type(exc).__name__)
+            raise InvalidToken("The token could not be verified") from None
+        user = issuer.make_user(parsed.claims, token, source)
+        exp = parsed.claims.get("exp")
+        deadline = now + self.cache_ttl
+        if exp is not None:
+            deadline = min(deadline, exp + issuer.leeway)
+        self._cache.put(token, user, deadline)
+        return user
+
+    def _issuer_for(self, iss: Any) -> Issuer:
+        if self._any_issuer is not None:
+            return self._any_issuer
+        issuer = self._by_iss.get(iss) if isinstance(iss, str) else None
+        if issuer is None:
+            raise UntrustedIssuer()
+        return issuer
+
+    def __repr__(self) -> str:
+        return f"Gate(issuers={self.issuers!r}, sources={[s.spec for s in self.sources]!r})"
+
+
+def _check_issuers(issuers: Sequence[Issuer]) -> tuple[Issuer, ...]:
+    if isinstance(issuers, Issuer):
+        issuers = [issuers]
+    found = tuple(issuers)
+    if not found:
+        raise ConfigurationError("issuers: give at least one Issuer")
+    if not all(isinstance(i, Issuer) for i in found):
+        raise ConfigurationError("issuers: every item must be an Issuer")
+    if len(found) > 1 and any(i.issuer is None for i in found):
+        raise ConfigurationError(
+            "issuers: an Issuer with issuer=None accepts any iss, so it must be the only one"
+        )
+    names = [i.issuer for i in found]
+    if len(names) != len(set(names)):
+        raise ConfigurationError("issuers: two issuers have the same iss")
+    return found
+
+
+def _check_sources(
+    sources: Sequence[str | Source] | None, issuers: Sequence[Issuer]
+) -> tuple[Source, ...]:
+    if isinstance(sources, str | Source):
+        sources = [sources]
+    if sources is None:
+        specs: list[Source] = []
+        for issuer in issuers:
+            specs.extend(issuer.sources or ())
+        parsed = list(dict.fromkeys(specs)) or [parse_source("bearer")]
+    else:
+        parsed = [parse_source(s) for s in sources]
+        if not parsed:
+            raise ConfigurationError("sources: give at least one source")
+        if len(parsed) != len(set(parsed)):
+            raise ConfigurationError("sources: a source is listed twice")
+    return tuple(parsed)

@@ -1,0 +1,279 @@
+"""Where tokens come from: the ``Authorization`` header, a cookie, a custom header, the query.
+
+A ``Source`` reads one place of a ``RequestView`` and returns the raw token
+string or ``None``. Sources only find tokens; the ``Gate`` checks them. A
+malformed ``Authorization: Bearer`` value is a malformed *request* (RFC 6750
+``invalid_request``, 400), so the bearer source raises for it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from urllib.parse import parse_qsl
+
+from .errors import ConfigurationError, InvalidRequest
+
+__all__ = [
+    "BearerSource",
+    "CookieSource",
+    "HeaderSource",
+    "MappingView",
+    "QuerySource",
+    "RequestView",
+    "Source",
+    "cookie_values",
+    "parse_source",
+]
+
+# RFC 7235 token68: what may follow "Bearer " at all. Anything else is a malformed request.
+_TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+# RFC 7230 token: what a cookie or header name may be made of.
+_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+class RequestView:
+    """The few parts of a request that sources read, behind one interface.
+
+    Adapters subclass it over a WSGI environ or an ASGI scope so that nothing
+    is parsed unless a source asks for it. Header names are given lowercase.
+    """
+
+    __slots__ = ()
+
+    method: str = "GET"
+    path: str = "/"
+
+    def header_values(self, name: str) -> list[str]:
+        """Every value of the header ``name`` (lowercase), in order."""
+        raise NotImplementedError
+
+    def query_string(self) -> str:
+        """The raw query string, without ``?``."""
+        return ""
+
+    def cookie_values(self, name: str) -> list[str]:
+        """Every value of the cookie ``name`` (a browser may send one name twice)."""
+        return cookie_values(self.header_values("cookie"), name)
+
+    def query_values(self, name: str) -> list[str]:
+        """Every value of the query parameter ``name``."""
+        return [value for key, value in parse_qsl(self.query_string()) if key == name]
+
+
+class MappingView(RequestView):
+    """A view over plain mappings: ``Gate.authenticate(headers=..., cookies=...)``.
+
+    ``headers`` may be any mapping or list of pairs (a dict, werkzeug's or
+    Starlette's ``Headers``); names are matched case-insensitively. With
+    ``cookies=None`` cookies come from the ``Cookie`` header.
+    """
+
+    __slots__ = ("_cookies", "_headers", "_query", "method", "path")
+
+    def __init__(
+        self,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        cookies: Mapping[str, str] | None = None,
+        *,
+        query_string: str = "",
+        method: str = "GET",
+        path: str = "/",
+    ) -> None:
+        if headers is None:
+            headers = ()
+        self._headers: Iterable[tuple[str, str]] = (
+            headers.items() if isinstance(headers, Mapping) else list(headers)
+        )
+        self._cookies = cookies
+        self._query = query_string
+        self.method = method
+        self.path = path
+
+    def header_values(self, name: str) -> list[str]:
+        return [value for key, value in self._headers if key.lower() == name]
+
+    def cookie_values(self, name: str) -> list[str]:
+        if self._cookies is None:
+            return super().cookie_values(name)
+        value = self._cookies.get(name)
+        return [] if value is None else [value]
+
+    def query_string(self) -> str:
+        return self._query
+
+
+def cookie_values(cookie_headers: Iterable[str], name: str) -> list[str]:
+    """The values of cookie ``name`` in ``Cookie`` header values.
+
+    Written here rather than with ``werkzeug.http.parse_cookie`` because this
+    runs on every request and only one name is wanted: a targeted scan costs
+    about a twentieth of parsing every cookie.
+    """
+    found: list[str] = []
+    prefix = name + "="
+    for header in cookie_headers:
+        if prefix not in header:
+            continue
+        for part in header.split(";"):
+            part = part.strip()
+            if part.startswith(prefix):
+                value = part[len(prefix) :]
+                if len(value) >= 2 and value[0] == value[-1] == '"':
+                    value = value[1:-1]
+                found.append(value)
+    return found
+
+
+class Source:
+    """One place a token may be found. ``spec`` names it (``"cookie:nf_jwt"``)."""
+
+    __slots__ = ("spec",)
+
+    spec: str
+
+    def extract(self, view: RequestView) -> str | None:
+        """The raw token in this place, or ``None`` when there is none."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.spec!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Source) and other.spec == self.spec
+
+    def __hash__(self) -> int:
+        return hash(self.spec)
+
+
+def _one(values: Sequence[str], what: str) -> str | None:
+    if not values:
+        return None
+    if len(values) > 1 and any(v != values[0] for v in values[1:]):
+        raise InvalidRequest(f"More than one {what} was sent")
+    return values[0]
+
+
+class BearerSource(Source):
+    """``Authorization: Bearer <token>`` (RFC 6750 §2.1); the scheme is case-insensitive.
+
+    Another scheme (``Basic`` …) means "no token here". ``Bearer`` with no
+    token, with a value that is not token68, or two ``Authorization`` headers
+    are a malformed request (400 ``invalid_request``).
+    """
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        self.spec = "bearer"
+
+    def extract(self, view: RequestView) -> str | None:
+        values = view.header_values("authorization")
+        if not values:
+            return None
+        if len(values) > 1:
+            raise InvalidRequest("More than one Authorization header was sent")
+        return parse_bearer(values[0])
+
+
+def parse_bearer(value: str) -> str | None:
+    """The token in an ``Authorization`` value, ``None`` for another scheme."""
+    scheme, _, rest = value.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        if scheme.lower().startswith("bearer") and scheme.lower() != "bearer":
+            # "Bearer,abc" or "Bearertoken": a broken Bearer header, not another scheme.
+            raise InvalidRequest("The Authorization header is malformed")
+        return None
+    token = rest.strip(" ")
+    if not token or _TOKEN68.fullmatch(token) is None:
+        raise InvalidRequest("The Authorization header is malformed")
+    return token
+
+
+class CookieSource(Source):
+    """A cookie, e.g. Netlify's ``nf_jwt`` or Privy's ``privy-id-token``.
+
+    Browsers send cookies by themselves, so a cookie-borne token needs CSRF
+    protection for state-changing requests: see the README's security model.
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        _check_name(name, "cookie")
+        self.name = name
+        self.spec = f"cookie:{name}"
+
+    def extract(self, view: RequestView) -> str | None:
+        return _one(view.cookie_values(self.name), f"{self.name} cookie")
+
+
+class HeaderSource(Source):
+    """A custom header such as ``privy-id-token``, optionally after a fixed value prefix."""
+
+    __slots__ = ("header", "name", "prefix")
+
+    def __init__(self, name: str, *, prefix: str | None = None) -> None:
+        _check_name(name, "header")
+        if name.lower() == "authorization":
+            raise ConfigurationError('sources: use "bearer" for the Authorization header')
+        self.name = name
+        self.header = name.lower()
+        self.prefix = prefix
+        self.spec = f"header:{name}"
+
+    def extract(self, view: RequestView) -> str | None:
+        value = _one(view.header_values(self.header), f"{self.name} header")
+        if value is None:
+            return None
+        value = value.strip()
+        if self.prefix is not None:
+            if not value.startswith(self.prefix):
+                return None
+            value = value[len(self.prefix) :].strip()
+        return value or None
+
+
+class QuerySource(Source):
+    """A query parameter. Opt-in and meant for websockets only, where browsers can't set headers.
+
+    Tokens in URLs end up in access logs, browser history and ``Referer``
+    headers (RFC 6750 §2.3): never enable it for ordinary HTTP routes.
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        _check_name(name, "query")
+        self.name = name
+        self.spec = f"query:{name}"
+
+    def extract(self, view: RequestView) -> str | None:
+        return _one(view.query_values(self.name), f"{self.name} query parameter")
+
+
+def _check_name(name: str, kind: str) -> None:
+    if not isinstance(name, str) or _NAME.fullmatch(name) is None:
+        raise ConfigurationError(f"sources: {name!r} is not a valid {kind} name")
+
+
+def parse_source(spec: str | Source) -> Source:
+    """A ``Source`` from its spec: ``bearer``, ``cookie:NAME``, ``header:NAME``, ``query:NAME``."""
+    if isinstance(spec, Source):
+        return spec
+    if not isinstance(spec, str):
+        raise ConfigurationError(f"sources: {spec!r} is neither a string nor a Source")
+    kind, sep, name = spec.partition(":")
+    kind = kind.strip().lower()
+    if kind == "bearer" and not sep:
+        return BearerSource()
+    if sep and kind == "cookie":
+        return CookieSource(name)
+    if sep and kind == "header":
+        return HeaderSource(name)
+    if sep and kind == "query":
+        return QuerySource(name)
+    raise ConfigurationError(
+        f"sources: unknown source {spec!r}; "
+        'use "bearer", "cookie:NAME", "header:NAME" or "query:NAME"'
+    )
