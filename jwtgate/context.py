@@ -1,0 +1,51 @@
+"""The current request's authentication, shared by every adapter and the decorators.
+
+Both adapters set it for the duration of a request; ``require_auth`` and
+``require_roles`` read it. A ``ContextVar`` follows a request across threads
+that copy the context (Starlette's thread pool, ``asgiref.sync_to_async``) and
+across ``await``, so one decorator serves Flask, Starlette and FastAPI alike.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+
+from .errors import AuthError
+from .user import AnonymousUser, User
+
+__all__ = ["ANONYMOUS", "RequestAuth", "current_auth", "reset_auth", "set_auth"]
+
+ANONYMOUS = AnonymousUser()
+
+
+@dataclass(frozen=True, slots=True)
+class RequestAuth:
+    """What the middleware learnt about the request.
+
+    ``error`` is the refusal of a token that was presented and refused (the
+    user is then anonymous); ``preflight`` is True for a CORS preflight, which
+    carries no credentials by design and must not be refused.
+    """
+
+    user: User | AnonymousUser = ANONYMOUS
+    error: AuthError | None = None
+    preflight: bool = False
+
+
+_current: ContextVar[RequestAuth | None] = ContextVar("jwtgate.auth", default=None)
+
+
+def current_auth() -> RequestAuth | None:
+    """The current request's ``RequestAuth``, or ``None`` outside a jwtgate middleware."""
+    return _current.get()
+
+
+def set_auth(auth: RequestAuth) -> Token[RequestAuth | None]:
+    """Make ``auth`` current; give the returned token to ``reset_auth`` afterwards."""
+    return _current.set(auth)
+
+
+def reset_auth(token: Token[RequestAuth | None]) -> None:
+    """Restore what was current before ``set_auth``."""
+    _current.reset(token)
