@@ -1,0 +1,299 @@
+"""``TokenFactory``: keys, tokens and a trusting ``Issuer`` for tests."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+
+from ..algorithms import HMAC_MIN_BYTES, SUPPORTED, family_of
+from ..errors import ConfigurationError
+from ..issuer import Issuer
+
+__all__ = ["TokenFactory", "generate_key"]
+
+_CURVES: dict[str, ec.EllipticCurve] = {
+    "ES256": ec.SECP256R1(),
+    "ES384": ec.SECP384R1(),
+    "ES512": ec.SECP521R1(),
+}
+_SHAPES = ("generic", "netlify", "privy")
+
+
+def generate_key(algorithm: str) -> Any:
+    """A fresh signing key for ``algorithm``: bytes for HS*, a private key object otherwise."""
+    family = family_of(algorithm)
+    if family == "HMAC":
+        return secrets.token_bytes(HMAC_MIN_BYTES[algorithm])
+    if family == "RSA":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if family == "EC":
+        return ec.generate_private_key(_CURVES[algorithm])
+    return ed25519.Ed25519PrivateKey.generate()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _set_path(claims: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    target = claims
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+    target[parts[-1]] = value
+
+
+class TokenFactory:
+    """Mints tokens that ``issuer_config()`` accepts, and the bad tokens a test wants refused.
+
+    >>> tokens = TokenFactory(algorithm="ES256")
+    >>> gate = Gate(issuers=[tokens.issuer_config()])
+    >>> gate.authenticate(headers=tokens.headers(sub="u1", roles=["admin"]))
+    """
+
+    def __init__(
+        self,
+        algorithm: str = "RS256",
+        issuer: str | None = "https://issuer.test/",
+        audience: str | None = "api",
+        roles_claim: str = "roles",
+        clock: Callable[[], float] | None = None,
+        *,
+        kid: str | None = None,
+        _shape: str = "generic",
+    ) -> None:
+        if algorithm not in SUPPORTED:
+            raise ConfigurationError(f"algorithm: {algorithm!r} is not supported")
+        if _shape not in _SHAPES:  # pragma: no cover - internal
+            raise ValueError(_shape)
+        self.algorithm = algorithm
+        self.issuer = issuer
+        self.audience = audience
+        self.roles_claim = roles_claim
+        self.clock = clock or time.time
+        self.kid = kid if kid is not None else secrets.token_hex(4)
+        self.signing_key = generate_key(algorithm)
+        self._shape = _shape
+
+    # --- provider shapes -----------------------------------------------------------
+
+    @classmethod
+    def netlify(cls, *, clock: Callable[[], float] | None = None) -> TokenFactory:
+        """Netlify Identity (GoTrue) tokens: HS256, kid "nf-ident", no iss or iat,
+        roles in ``app_metadata.roles``. Pair with ``issuer_config()`` (the netlify preset)."""
+        return cls(
+            "HS256",
+            issuer=None,
+            audience=None,
+            roles_claim="app_metadata.roles",
+            clock=clock,
+            kid="nf-ident",
+            _shape="netlify",
+        )
+
+    @classmethod
+    def privy(
+        cls, *, app_id: str = "test-app", clock: Callable[[], float] | None = None
+    ) -> TokenFactory:
+        """Privy identity tokens: ES256, iss "privy.io", aud the app id, and
+        ``custom_metadata``/``linked_accounts`` as JSON strings."""
+        return cls("ES256", issuer="privy.io", audience=app_id, clock=clock, _shape="privy")
+
+    # --- keys ----------------------------------------------------------------------
+
+    @property
+    def secret(self) -> bytes:
+        """The HMAC secret (HS* factories only)."""
+        if not isinstance(self.signing_key, bytes):
+            raise ConfigurationError("secret: this factory signs with a private key")
+        return self.signing_key
+
+    @property
+    def public_key(self) -> Any:
+        """The verification key object (asymmetric factories only)."""
+        if isinstance(self.signing_key, bytes):
+            raise ConfigurationError("public_key: this factory signs with an HMAC secret")
+        return self.signing_key.public_key()
+
+    def public_pem(self) -> str:
+        """The verification key as PEM (asymmetric factories only)."""
+        from cryptography.hazmat.primitives import serialization
+
+        pem: bytes = self.public_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return pem.decode()
+
+    def public_jwk(self) -> dict[str, Any]:
+        """The verification key as a public JWK with ``kid``, ``alg`` and ``use``."""
+        family = family_of(self.algorithm)
+        loader: Any = {"RSA": RSAAlgorithm, "EC": ECAlgorithm, "OKP": OKPAlgorithm}.get(family)
+        if loader is None:
+            raise ConfigurationError("jwks: an HMAC secret must never be published")
+        jwk: dict[str, Any] = loader.to_jwk(self.public_key, as_dict=True)
+        jwk.update(kid=self.kid, alg=self.algorithm, use="sig")
+        return jwk
+
+    def jwks(self) -> dict[str, Any]:
+        """A JWKS holding the verification key, as an issuer would publish it."""
+        return {"keys": [self.public_jwk()]}
+
+    def issuer_config(self, **overrides: Any) -> Issuer:
+        """An ``Issuer`` that trusts this factory's key, with no network."""
+        if self._shape == "netlify":
+            from ..presets import netlify
+
+            return netlify(jwt_secret=self.secret, **overrides)
+        if self._shape == "privy":
+            from ..presets import privy  # type: ignore[attr-defined]
+
+            issuer: Issuer = privy(self.audience, verification_key=self.public_pem(), **overrides)
+            return issuer
+        options: dict[str, Any] = {
+            "algorithms": [self.algorithm],
+            "audience": self.audience,
+            "roles_claim": self.roles_claim,
+        }
+        if isinstance(self.signing_key, bytes):
+            options["secret"] = self.signing_key
+        else:
+            options["key"] = self.public_key
+        options.update(overrides)
+        return Issuer(self.issuer, **options)
+
+    # --- tokens --------------------------------------------------------------------
+
+    def claims(
+        self,
+        *,
+        sub: str | None = "user-1",
+        roles: list[str] | None = None,
+        expires_in: float | None = 3600,
+        not_before: float | None = None,
+        **claims: Any,
+    ) -> dict[str, Any]:
+        """The payload ``token()`` would sign. ``not_before`` is seconds from now."""
+        now = int(self.clock())
+        payload: dict[str, Any] = {}
+        if self._shape == "netlify":
+            payload.update(aud="", app_metadata={"provider": "email"}, user_metadata={})
+        else:
+            payload["iat"] = now
+            if self.issuer is not None:
+                payload["iss"] = self.issuer
+            if self.audience is not None:
+                payload["aud"] = self.audience
+        if sub is not None:
+            payload["sub"] = sub
+        if expires_in is not None:
+            payload["exp"] = now + int(expires_in)
+        if not_before is not None:
+            payload["nbf"] = now + int(not_before)
+        if self._shape == "privy":
+            payload["sid"] = secrets.token_hex(8)
+            for name in ("custom_metadata", "linked_accounts"):
+                value = claims.pop(name, {} if name == "custom_metadata" else [])
+                payload[name] = value if isinstance(value, str) else json.dumps(value)
+        if roles is not None:
+            _set_path(payload, self.roles_claim, list(roles))
+        payload.update(claims)
+        return payload
+
+    def token(
+        self,
+        sub: str | None = "user-1",
+        roles: list[str] | None = None,
+        expires_in: float | None = 3600,
+        not_before: float | None = None,
+        headers: Mapping[str, Any] | None = None,
+        **claims: Any,
+    ) -> str:
+        """A compact JWT that ``issuer_config()`` accepts (unless the arguments say otherwise)."""
+        payload = self.claims(
+            sub=sub, roles=roles, expires_in=expires_in, not_before=not_before, **claims
+        )
+        return self.sign(payload, headers=headers)
+
+    def sign(
+        self,
+        payload: Mapping[str, Any],
+        *,
+        headers: Mapping[str, Any] | None = None,
+        key: Any = None,
+    ) -> str:
+        """Sign any payload with this factory's key (or ``key``) and ``kid``."""
+        header = {"kid": self.kid, "typ": "JWT", **(headers or {})}
+        signed: str = jwt.encode(
+            dict(payload), key if key is not None else self.signing_key, self.algorithm, header
+        )
+        return signed
+
+    # --- bad tokens ----------------------------------------------------------------
+
+    def expired(self, **kwargs: Any) -> str:
+        """A token whose ``exp`` passed an hour ago (beyond any allowed leeway)."""
+        kwargs["expires_in"] = -3600
+        return self.token(**kwargs)
+
+    def not_yet_valid(self, **kwargs: Any) -> str:
+        """A token whose ``nbf`` is an hour ahead."""
+        kwargs["not_before"] = 3600
+        return self.token(**kwargs)
+
+    def wrong_signature(self, **kwargs: Any) -> str:
+        """A token signed by another key of the same algorithm, with the same ``kid``."""
+        headers = kwargs.pop("headers", None)
+        return self.sign(self.claims(**kwargs), headers=headers, key=generate_key(self.algorithm))
+
+    def wrong_audience(self, **kwargs: Any) -> str:
+        """A token for another audience."""
+        kwargs["aud"] = "another-audience"
+        return self.token(**kwargs)
+
+    def wrong_issuer(self, **kwargs: Any) -> str:
+        """A token that names another issuer."""
+        kwargs["iss"] = "https://another-issuer.test/"
+        return self.token(**kwargs)
+
+    def alg_none(self, **kwargs: Any) -> str:
+        """An unsecured token (``alg: none``, empty signature)."""
+        headers = {"alg": "none", "typ": "JWT", **kwargs.pop("headers", {})}
+        payload = self.claims(**kwargs)
+        return ".".join(
+            (
+                _b64(json.dumps(headers).encode()),
+                _b64(json.dumps(payload).encode()),
+                "",
+            )
+        )
+
+    def tampered(self, **kwargs: Any) -> str:
+        """A good token whose payload was changed after signing (roles raised to admin)."""
+        headers = kwargs.pop("headers", None)
+        payload = self.claims(**kwargs)
+        token = self.sign(payload, headers=headers)
+        header_b64, _, signature = token.split(".")
+        forged = dict(payload, sub="admin")
+        _set_path(forged, self.roles_claim, ["admin"])
+        return f"{header_b64}.{_b64(json.dumps(forged).encode())}.{signature}"
+
+    # --- request shapes ------------------------------------------------------------
+
+    def headers(self, **kwargs: Any) -> dict[str, str]:
+        """``{"Authorization": "Bearer <token>"}`` for ``token(**kwargs)``."""
+        return {"Authorization": f"Bearer {self.token(**kwargs)}"}
+
+    def cookies(self, name: str, **kwargs: Any) -> dict[str, str]:
+        """``{name: <token>}`` for ``token(**kwargs)``."""
+        return {name: self.token(**kwargs)}
+
+    def __repr__(self) -> str:
+        return f"TokenFactory({self.algorithm!r}, issuer={self.issuer!r}, kid={self.kid!r})"
