@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from .devkey import DEVELOPMENT_SECRET
 from .factory import TokenFactory
 
-__all__ = ["TokenFactory"]
+__all__ = ["DEVELOPMENT_SECRET", "TokenFactory"]
