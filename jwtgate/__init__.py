@@ -22,6 +22,7 @@ from .errors import (
     RevokedToken,
     UntrustedIssuer,
 )
+from .decorators import require_auth, require_roles
 from .gate import Gate
 from .issuer import Issuer
 from .sources import BearerSource, CookieSource, HeaderSource, QuerySource, Source
@@ -53,4 +54,6 @@ __all__ = [
     "UntrustedIssuer",
     "User",
     "__version__",
+    "require_auth",
+    "require_roles",
 ]

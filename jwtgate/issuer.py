@@ -263,6 +263,8 @@ def _check_audience(audience: str | Sequence[str] | None) -> frozenset[str] | No
 def _check_roles_claim(roles_claim: RolesClaim) -> RolesClaim:
     if callable(roles_claim):
         return roles_claim
+    if not isinstance(roles_claim, str | list | tuple):
+        raise ConfigurationError("roles_claim: a claim path, a list of paths, or a callable")
     paths = [roles_claim] if isinstance(roles_claim, str) else list(roles_claim)
     if not paths or not all(isinstance(p, str) and p for p in paths):
         raise ConfigurationError("roles_claim: a claim path, a list of paths, or a callable")
