@@ -8,7 +8,6 @@ first request.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -180,7 +179,8 @@ class Issuer:
             if (
                 isinstance(value, bool)
                 or not isinstance(value, int | float)
-                or not (math.isfinite(value) and 0 <= value <= MAX_NUMERIC_DATE)
+                # Also refuses NaN and infinities, and never converts a huge int to float.
+                or not 0 <= value <= MAX_NUMERIC_DATE
             ):
                 raise InvalidClaims(f"The token's {claim} claim is not a valid date")
         leeway = self.leeway

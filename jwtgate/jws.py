@@ -91,6 +91,8 @@ def parse(token: str) -> ParsedToken:
     if match is None:
         if _SEGMENT_CHARS.fullmatch(token) and token.count(".") == 4:
             raise InvalidToken("Encrypted tokens (JWE) are not accepted")
+        if token.endswith(".") and token.count(".") == 2:
+            raise InvalidToken("Unsigned tokens are not accepted")
         raise InvalidToken("The token is malformed")
     header_b64, payload_b64, signature_b64 = match.groups()
     header = _json_object(header_b64, "header")

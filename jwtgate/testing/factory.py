@@ -9,9 +9,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm, get_default_algorithms
 
 from ..algorithms import HMAC_MIN_BYTES, SUPPORTED, family_of
 from ..errors import ConfigurationError
@@ -41,6 +40,10 @@ def generate_key(algorithm: str) -> Any:
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
 
 
 def _set_path(claims: dict[str, Any], path: str, value: Any) -> None:
@@ -229,12 +232,15 @@ class TokenFactory:
         headers: Mapping[str, Any] | None = None,
         key: Any = None,
     ) -> str:
-        """Sign any payload with this factory's key (or ``key``) and ``kid``."""
-        header = {"kid": self.kid, "typ": "JWT", **(headers or {})}
-        signed: str = jwt.encode(
-            dict(payload), key if key is not None else self.signing_key, self.algorithm, header
+        """Sign any payload, however wrong, with this factory's key (or ``key``) and ``kid``."""
+        # Encoded here rather than with jwt.encode, which refuses the odd headers and
+        # claims (a numeric kid, a list as iss …) that tests need to send.
+        header = {"alg": self.algorithm, "typ": "JWT", "kid": self.kid, **(headers or {})}
+        signing_input = f"{_b64(_json(header))}.{_b64(_json(dict(payload)))}"
+        signature = get_default_algorithms()[self.algorithm].sign(
+            signing_input.encode(), key if key is not None else self.signing_key
         )
-        return signed
+        return f"{signing_input}.{_b64(signature)}"
 
     # --- bad tokens ----------------------------------------------------------------
 
@@ -267,13 +273,7 @@ class TokenFactory:
         """An unsecured token (``alg: none``, empty signature)."""
         headers = {"alg": "none", "typ": "JWT", **kwargs.pop("headers", {})}
         payload = self.claims(**kwargs)
-        return ".".join(
-            (
-                _b64(json.dumps(headers).encode()),
-                _b64(json.dumps(payload).encode()),
-                "",
-            )
-        )
+        return f"{_b64(_json(headers))}.{_b64(_json(payload))}."
 
     def tampered(self, **kwargs: Any) -> str:
         """A good token whose payload was changed after signing (roles raised to admin)."""
@@ -283,7 +283,7 @@ class TokenFactory:
         header_b64, _, signature = token.split(".")
         forged = dict(payload, sub="admin")
         _set_path(forged, self.roles_claim, ["admin"])
-        return f"{header_b64}.{_b64(json.dumps(forged).encode())}.{signature}"
+        return f"{header_b64}.{_b64(_json(forged))}.{signature}"
 
     # --- request shapes ------------------------------------------------------------
 
