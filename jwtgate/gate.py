@@ -160,6 +160,7 @@ class Gate:
         now = self._clock()
         user = self._cache.get(token, now)
         if user is None:
+            source.check(token)
             user = self._verify(token, source.spec, now, refreshed=refreshed)
         elif user.source != source.spec:
             user = user.with_source(source.spec)
