@@ -57,6 +57,9 @@ def _set_path(claims: dict[str, Any], path: str, value: Any) -> None:
 class TokenFactory:
     """Mints tokens that ``issuer_config()`` accepts, and the bad tokens a test wants refused.
 
+    ``key`` signs instead of a freshly generated key (an HMAC secret for HS*,
+    a private key object otherwise).
+
     >>> tokens = TokenFactory(algorithm="ES256")
     >>> gate = Gate(issuers=[tokens.issuer_config()])
     >>> gate.authenticate(headers=tokens.headers(sub="u1", roles=["admin"]))
@@ -70,6 +73,7 @@ class TokenFactory:
         roles_claim: str = "roles",
         clock: Callable[[], float] | None = None,
         *,
+        key: Any = None,
         kid: str | None = None,
         _shape: str = "generic",
     ) -> None:
@@ -83,21 +87,27 @@ class TokenFactory:
         self.roles_claim = roles_claim
         self.clock = clock or time.time
         self.kid = kid if kid is not None else secrets.token_hex(4)
-        self.signing_key = generate_key(algorithm)
+        if isinstance(key, str):
+            key = key.encode()
+        self.signing_key = key if key is not None else generate_key(algorithm)
         self._shape = _shape
 
     # --- provider shapes -----------------------------------------------------------
 
     @classmethod
-    def netlify(cls, *, clock: Callable[[], float] | None = None) -> TokenFactory:
-        """Netlify Identity (GoTrue) tokens: HS256, kid "nf-ident", no iss or iat,
-        roles in ``app_metadata.roles``. Pair with ``issuer_config()`` (the netlify preset)."""
+    def netlify(
+        cls, *, secret: str | bytes | None = None, clock: Callable[[], float] | None = None
+    ) -> TokenFactory:
+        """Netlify Identity (GoTrue) tokens: HS256, kid "nf-ident", no iss or iat, roles in
+        ``app_metadata.roles``, signed with ``secret`` (default: a fresh random one).
+        ``issuer_config()`` is the netlify preset."""
         return cls(
             "HS256",
             issuer=None,
             audience=None,
             roles_claim="app_metadata.roles",
             clock=clock,
+            key=secret,
             kid="nf-ident",
             _shape="netlify",
         )
