@@ -15,10 +15,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .csrf import CSRFPolicy
     from .decorators import require_auth, require_roles
     from .errors import (
         AuthError,
         ConfigurationError,
+        CrossSiteRequest,
         ExpiredToken,
         Forbidden,
         ImmatureToken,
@@ -43,6 +45,7 @@ _LOCATIONS = {
     ".errors": (
         "AuthError",
         "ConfigurationError",
+        "CrossSiteRequest",
         "ExpiredToken",
         "Forbidden",
         "ImmatureToken",
@@ -55,6 +58,7 @@ _LOCATIONS = {
         "RevokedToken",
         "UntrustedIssuer",
     ),
+    ".csrf": ("CSRFPolicy",),
     ".gate": ("Gate",),
     ".issuer": ("Issuer",),
     ".sources": ("BearerSource", "CookieSource", "HeaderSource", "QuerySource", "Source"),
@@ -66,8 +70,10 @@ __all__ = [
     "AnonymousUser",
     "AuthError",
     "BearerSource",
+    "CSRFPolicy",
     "ConfigurationError",
     "CookieSource",
+    "CrossSiteRequest",
     "ExpiredToken",
     "Forbidden",
     "Gate",

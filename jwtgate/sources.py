@@ -45,6 +45,8 @@ class RequestView:
 
     method: str = "GET"
     path: str = "/"
+    #: ``"http"`` or ``"https"``: with the ``Host`` header, the request's own origin.
+    scheme: str = "http"
 
     def header_values(self, name: str) -> list[str]:
         """Every value of the header ``name`` (lowercase), in order."""
@@ -71,7 +73,7 @@ class MappingView(RequestView):
     ``cookies=None`` cookies come from the ``Cookie`` header.
     """
 
-    __slots__ = ("_cookies", "_headers", "_query", "method", "path")
+    __slots__ = ("_cookies", "_headers", "_query", "method", "path", "scheme")
 
     def __init__(
         self,
@@ -81,6 +83,7 @@ class MappingView(RequestView):
         query_string: str = "",
         method: str = "GET",
         path: str = "/",
+        scheme: str = "http",
     ) -> None:
         if headers is None:
             headers = ()
@@ -94,6 +97,7 @@ class MappingView(RequestView):
         self._query = query_string
         self.method = method
         self.path = path
+        self.scheme = scheme
 
     def header_values(self, name: str) -> list[str]:
         return [value for key, value in self._headers if key.lower() == name]
