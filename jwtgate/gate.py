@@ -21,7 +21,7 @@ from .errors import (
     UntrustedIssuer,
 )
 from .issuer import Issuer
-from .jws import parse
+from .jws import DEFAULT_MAX_DEPTH, parse
 from .keys import KeySource
 from .logs import fingerprint, logger
 from .sources import CookieSource, MappingView, RequestView, Source, parse_source
@@ -64,6 +64,7 @@ class Gate:
         is_revoked: Callable[[User], bool] | None = None,
         max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
         csrf: bool | CSRFPolicy = True,
+        max_json_depth: int = DEFAULT_MAX_DEPTH,
     ) -> None:
         self.issuers = _check_issuers(issuers)
         self._by_iss = {i.issuer: i for i in self.issuers if i.issuer is not None}
@@ -86,6 +87,11 @@ class Gate:
         if csrf is not False and not isinstance(csrf, CSRFPolicy):
             raise ConfigurationError("csrf: True, False or a CSRFPolicy")
         self.csrf: CSRFPolicy | None = csrf or None
+        if isinstance(max_json_depth, bool) or not isinstance(max_json_depth, int):
+            raise ConfigurationError("max_json_depth: must be a whole number")
+        if not 2 <= max_json_depth <= 256:
+            raise ConfigurationError("max_json_depth: must be between 2 and 256")
+        self.max_json_depth = max_json_depth
         self.cache_ttl = cache_ttl
         self.max_token_bytes = max_token_bytes
         self._cache = ClaimsCache(cache_size if cache_ttl > 0 else 0)
@@ -183,7 +189,7 @@ class Gate:
 
     def _verify(self, token: str, source: str, now: float, *, refreshed: bool) -> User:
         try:
-            parsed = parse(token)
+            parsed = parse(token, max_depth=self.max_json_depth)
             issuer = self._issuer_for(parsed.claims.get("iss"))
             alg, kid = issuer.check_header(parsed.header)
             candidates = issuer.keys.keys_for(kid, alg)

@@ -19,7 +19,10 @@ from typing import Any
 from .errors import InvalidToken
 from .user import FrozenDict
 
-__all__ = ["ParsedToken", "parse"]
+__all__ = ["DEFAULT_MAX_DEPTH", "ParsedToken", "parse"]
+
+#: How deeply objects and arrays may nest in a header or payload.
+DEFAULT_MAX_DEPTH = 32
 
 _COMPACT = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
 _SEGMENT_CHARS = re.compile(r"[A-Za-z0-9_.-]*")
@@ -65,7 +68,18 @@ def _no_constants(name: str) -> Any:
     raise InvalidToken("The token holds a non-finite number")
 
 
-def _json_object(segment: str, what: str) -> FrozenDict:
+def _depth(value: Any) -> int:
+    """How deeply objects and arrays nest in a parsed JSON value (a scalar is 0)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        deepest = max(deepest, level)
+        stack.extend((c, level + 1) for c in children if isinstance(c, dict | tuple))
+    return deepest
+
+
+def _json_object(segment: str, what: str, max_depth: int) -> FrozenDict:
     raw = _b64decode(segment)
     try:
         text = raw.decode("utf-8")
@@ -77,10 +91,13 @@ def _json_object(segment: str, what: str) -> FrozenDict:
         raise InvalidToken(f"The token's {what} is not valid JSON") from None
     if not isinstance(value, FrozenDict):
         raise InvalidToken(f"The token's {what} is not a JSON object")
+    # Counting brackets is cheap and bounds the depth; walk only when it might be exceeded.
+    if text.count("{") + text.count("[") > max_depth and _depth(value) > max_depth:
+        raise InvalidToken(f"The token's {what} nests too deeply")
     return value
 
 
-def parse(token: str) -> ParsedToken:
+def parse(token: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> ParsedToken:
     """Split, base64url-decode and JSON-parse a compact JWS, strictly.
 
     Raises ``InvalidToken`` for anything that is not exactly three canonical
@@ -95,8 +112,8 @@ def parse(token: str) -> ParsedToken:
             raise InvalidToken("Unsigned tokens are not accepted")
         raise InvalidToken("The token is malformed")
     header_b64, payload_b64, signature_b64 = match.groups()
-    header = _json_object(header_b64, "header")
-    claims = _json_object(payload_b64, "payload")
+    header = _json_object(header_b64, "header", max_depth)
+    claims = _json_object(payload_b64, "payload", max_depth)
     signature = _b64decode(signature_b64)
     signing_input = token[: match.end(2)].encode("ascii")
     return ParsedToken(header, claims, signing_input, signature)

@@ -293,6 +293,15 @@ def test_token_size_is_capped_before_decoding(make_factory, clock):
     refuse(gate, factory.token(pad="x" * 2000), InvalidToken, "too large")
 
 
+def test_json_depth_is_capped(make_factory, clock):
+    factory = make_factory("HS256")
+    gate = Gate(issuers=[factory.issuer_config()], clock=clock, max_json_depth=4)
+    assert gate.authenticate(headers=bearer(factory.token(a={"b": {"c": [1]}}))) is not None
+    refuse(gate, factory.token(a={"b": {"c": [[1]]}}), InvalidToken, "nests too deeply")
+    # Many shallow members are fine: only depth counts.
+    assert gate.authenticate(headers=bearer(factory.token(many=[{"x": 1}] * 40))) is not None
+
+
 def test_garbage_in_a_cookie_is_a_malformed_token(make_factory, clock):
     factory = make_factory("HS256")
     gate = Gate(issuers=[factory.issuer_config()], sources=["cookie:t"], clock=clock)
@@ -364,6 +373,9 @@ def test_issuer_none_accepts_any_iss(make_factory, clock):
         ({"is_revoked": 5}, "is_revoked"),
         ({"max_token_bytes": 10}, "max_token_bytes"),
         ({"max_token_bytes": "big"}, "max_token_bytes"),
+        ({"max_json_depth": 1}, "max_json_depth"),
+        ({"max_json_depth": 1000}, "max_json_depth"),
+        ({"max_json_depth": "deep"}, "max_json_depth"),
     ],
 )
 def test_bad_gate_configuration(make_factory, kwargs, field):
@@ -410,9 +422,9 @@ def parse_calls(monkeypatch):
     calls = []
     real = jwtgate.gate.parse
 
-    def counting(token):
+    def counting(token, **kwargs):
         calls.append(token)
-        return real(token)
+        return real(token, **kwargs)
 
     monkeypatch.setattr(jwtgate.gate, "parse", counting)
     return calls
