@@ -20,7 +20,7 @@ from .errors import (
     InvalidSignature,
     InvalidToken,
 )
-from .jws import ParsedToken
+from .jws import JWS
 from .keys import KeySource, StaticKeys, VerificationKey, load_keys, load_secret
 from .sources import Source, parse_source
 from .user import RolesClaim, User, roles_from_claims
@@ -156,7 +156,7 @@ class Issuer:
         return alg, kid
 
     def verify_signature(
-        self, parsed: ParsedToken, alg: str, candidates: Sequence[VerificationKey]
+        self, parsed: JWS, alg: str, candidates: Sequence[VerificationKey]
     ) -> None:
         """Check the signature against ``candidates``, the issuer's keys for the token."""
         if not candidates:

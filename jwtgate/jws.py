@@ -19,25 +19,32 @@ from typing import Any
 from .errors import InvalidToken
 from .user import FrozenDict
 
-__all__ = ["DEFAULT_MAX_DEPTH", "ParsedToken", "parse"]
+__all__ = ["DEFAULT_MAX_DEPTH", "JWS", "ParsedToken", "parse", "parse_jws"]
 
 #: How deeply objects and arrays may nest in a header or payload.
 DEFAULT_MAX_DEPTH = 32
 
-_COMPACT = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
+_COMPACT = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]+)")
 _SEGMENT_CHARS = re.compile(r"[A-Za-z0-9_.-]*")
 # The last character of a canonical base64url segment leaves its unused bits at zero.
 _CANONICAL_LAST = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
 
 
 @dataclass(frozen=True, slots=True)
-class ParsedToken:
-    """A compact JWS taken apart: nothing in it is verified yet."""
+class JWS:
+    """A compact JWS taken apart, its payload left as bytes: nothing in it is verified yet."""
 
     header: dict[str, Any]
-    claims: dict[str, Any]
+    payload: bytes
     signing_input: bytes
     signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedToken(JWS):
+    """A compact JWS whose payload is a JWT claims set: nothing in it is verified yet."""
+
+    claims: dict[str, Any]
 
 
 def _b64decode(segment: str) -> bytes:
@@ -79,8 +86,7 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def _json_object(segment: str, what: str, max_depth: int) -> FrozenDict:
-    raw = _b64decode(segment)
+def _json_object(raw: bytes, what: str, max_depth: int) -> FrozenDict:
     try:
         text = raw.decode("utf-8")
         value = json.loads(text, object_pairs_hook=_frozen_object, parse_constant=_no_constants)
@@ -97,12 +103,12 @@ def _json_object(segment: str, what: str, max_depth: int) -> FrozenDict:
     return value
 
 
-def parse(token: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> ParsedToken:
-    """Split, base64url-decode and JSON-parse a compact JWS, strictly.
+def parse_jws(token: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> JWS:
+    """Split and decode a compact JWS, strictly; the payload may be any bytes.
 
     Raises ``InvalidToken`` for anything that is not exactly three canonical
-    base64url segments of a JSON-object header, a JSON-object payload and a
-    signature: JWE (five segments), detached or unsecured tokens included.
+    base64url segments with a JSON-object header and a signature: JWE (five
+    segments), detached or unsecured tokens included.
     """
     match = _COMPACT.fullmatch(token)
     if match is None:
@@ -112,8 +118,15 @@ def parse(token: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> ParsedToken:
             raise InvalidToken("Unsigned tokens are not accepted")
         raise InvalidToken("The token is malformed")
     header_b64, payload_b64, signature_b64 = match.groups()
-    header = _json_object(header_b64, "header", max_depth)
-    claims = _json_object(payload_b64, "payload", max_depth)
+    header = _json_object(_b64decode(header_b64), "header", max_depth)
+    payload = _b64decode(payload_b64)
     signature = _b64decode(signature_b64)
     signing_input = token[: match.end(2)].encode("ascii")
-    return ParsedToken(header, claims, signing_input, signature)
+    return JWS(header, payload, signing_input, signature)
+
+
+def parse(token: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> ParsedToken:
+    """``parse_jws``, and the payload parsed as a JSON object: a JWT's claims set."""
+    jws = parse_jws(token, max_depth=max_depth)
+    claims = _json_object(jws.payload, "payload", max_depth)
+    return ParsedToken(jws.header, jws.payload, jws.signing_input, jws.signature, claims)
