@@ -123,7 +123,7 @@ def test_crypto_vectors_are_all_refused_or_agree(group, test):
 
 @pytest.mark.parametrize(("group", "test"), _cases("json_web_key_test.json"))
 def test_key_set_vectors(group, test):
-    """A key set jwtgate configures must verify the valid vectors; bad keys are refused or skipped."""
+    """A key set jwtgate configures verifies the valid vectors; bad keys are refused or skipped."""
     token = test["jws"] if isinstance(test["jws"], str) else json.dumps(test["jws"])
     keys = group.get("public") or group["private"]
     try:
