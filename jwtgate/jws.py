@@ -25,6 +25,7 @@ __all__ = ["DEFAULT_MAX_DEPTH", "JWS", "ParsedToken", "parse", "parse_jws"]
 DEFAULT_MAX_DEPTH = 32
 
 _COMPACT = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]+)")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SEGMENT_CHARS = re.compile(r"[A-Za-z0-9_.-]*")
 # The last character of a canonical base64url segment leaves its unused bits at zero.
 _CANONICAL_LAST = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
@@ -86,6 +87,14 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+def _encodable(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _json_object(raw: bytes, what: str, max_depth: int) -> FrozenDict:
     try:
         text = raw.decode("utf-8")
@@ -97,6 +106,9 @@ def _json_object(raw: bytes, what: str, max_depth: int) -> FrozenDict:
         raise InvalidToken(f"The token's {what} is not valid JSON") from None
     if not isinstance(value, FrozenDict):
         raise InvalidToken(f"The token's {what} is not a JSON object")
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text) and not _encodable(value):
+        # JSON escapes can spell lone surrogates, which are not Unicode text (RFC 8725 §3.7).
+        raise InvalidToken(f"The token's {what} is not valid UTF-8 text")
     # Counting brackets is cheap and bounds the depth; walk only when it might be exceeded.
     if text.count("{") + text.count("[") > max_depth and _depth(value) > max_depth:
         raise InvalidToken(f"The token's {what} nests too deeply")

@@ -33,7 +33,7 @@ def test_parse_returns_header_claims_and_signing_input():
         ("abc", "malformed"),
         (f"{HEADER}.{PAYLOAD}", "malformed"),
         (f"{HEADER}.{PAYLOAD}.", "Unsigned"),
-        (f"{HEADER}..{SIG}", "malformed"),
+        (f"{HEADER}..{SIG}", "payload is not valid JSON"),
         (f"{HEADER}.{PAYLOAD}.{SIG}.x", "malformed"),
         (f"{HEADER}.{PAYLOAD}.{SIG}.x.y", "Encrypted tokens"),
         (f"{HEADER}.{PAYLOAD}.{SIG}=", "malformed"),
@@ -58,6 +58,10 @@ def test_parse_returns_header_claims_and_signing_input():
         (t(p='{"a":1,"a":2}'), "duplicate JSON members"),
         (t(h='{"alg":"HS256","alg":"none"}'), "duplicate"),
         (t(p='{"a":{"b":1,"b":1}}'), "duplicate"),
+        (t(p='{"a":"\\ud800"}'), "not valid UTF-8"),
+        (t(p='{"a":"x\\uDFFFy"}'), "not valid UTF-8"),
+        (t(p='{"\\udbff":1}'), "not valid UTF-8"),
+        (t(h='{"alg":"HS256","kid":"\\ud800"}'), "header is not valid UTF-8"),
         (t(p='{"a":NaN}'), "non-finite"),
         (t(p='{"a":Infinity}'), "non-finite"),
         (t(p='{"a":-Infinity}'), "non-finite"),
@@ -70,6 +74,10 @@ def test_malformed_tokens_are_invalid_token(token, message):
         parse(token)
     assert info.value.status == 401
     assert info.value.error == "invalid_token"
+
+
+def test_escaped_surrogate_pairs_are_fine():
+    assert parse(t(p='{"a":"\\ud83d\\ude00"}')).claims["a"] == "\U0001f600"
 
 
 def test_arrays_become_tuples_and_objects_read_only():
