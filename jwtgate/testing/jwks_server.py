@@ -57,7 +57,9 @@ class JWKSServer:
     gives the factory a new key and ``kid`` and publishes only that one;
     ``cache_control`` sets the JWKS answer's ``Cache-Control`` header;
     ``extra_keys`` are published after the factory's key; ``respond()``
-    replaces the JWKS answer (garbage, redirects, oversize bodies …).
+    replaces the JWKS answer (garbage, redirects, oversize bodies …; a header
+    given as ``""`` is left out, so ``{"Content-Length": ""}`` streams the body
+    until the connection closes).
     """
 
     def __init__(self, factory: TokenFactory, *, issuer: str | None = None) -> None:
@@ -69,7 +71,7 @@ class JWKSServer:
         self.paths: list[str] = []
         self._lock = threading.Lock()
         self._failures_left = 0
-        self._answer: _Answer | None = None
+        self._answers: dict[str, _Answer] = {}
         self._stopping = threading.Event()
         self._httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._thread: threading.Thread | None = None
@@ -106,20 +108,21 @@ class JWKSServer:
 
     def respond(
         self,
-        body: bytes | str | Mapping[str, Any] | None,
+        body: bytes | str | Mapping[str, Any] | list[Any] | None,
         *,
         status: int = 200,
         headers: Mapping[str, str] | None = None,
+        path: str = JWKS_PATH,
     ) -> None:
-        """Answer JWKS requests with this instead of the key set; ``None`` restores it."""
+        """Answer requests for ``path`` (the JWKS by default) with this; ``None`` restores it."""
         with self._lock:
             if body is None:
-                self._answer = None
+                self._answers.pop(path, None)
                 return
-            if isinstance(body, Mapping):
+            if isinstance(body, Mapping | list):
                 body = json.dumps(body)
             data = body.encode() if isinstance(body, str) else body
-            self._answer = _Answer(status, data, headers or {})
+            self._answers[path] = _Answer(status, data, headers or {})
 
     def jwks(self) -> dict[str, Any]:
         """The key set served now."""
@@ -161,7 +164,9 @@ class JWKSServer:
             if self._failures_left > 0:
                 self._failures_left -= 1
                 return 500, b'{"error":"unavailable"}', {}
-            answer = self._answer
+            answer = self._answers.get(path)
+        if answer is not None:
+            return answer.status, answer.body, answer.headers
         if path == DISCOVERY_PATH:
             document = {
                 "issuer": self.issuer,
@@ -171,8 +176,6 @@ class JWKSServer:
             return 200, json.dumps(document).encode(), {}
         if path != JWKS_PATH:
             return 404, b'{"error":"not found"}', {}
-        if answer is not None:
-            return answer.status, answer.body, answer.headers
         headers = {"Cache-Control": self.cache_control} if self.cache_control else {}
         return 200, json.dumps(self.jwks()).encode(), headers
 
@@ -191,7 +194,8 @@ def _handler_for(server: JWKSServer) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             headers = {"Content-Type": "application/json", **headers}
             for name, value in headers.items():
-                self.send_header(name, value)
+                if value:  # an empty value leaves the header out (e.g. no Content-Length)
+                    self.send_header(name, value)
             if "Content-Length" not in headers:
                 self.send_header("Content-Length", str(len(body)))
             self.send_header("Connection", "close")
