@@ -96,7 +96,7 @@ def test_private_members_are_skipped() -> None:
 
 
 def test_rsa_keys_under_2048_bits_are_skipped() -> None:
-    weak = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()
+    weak = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()  # noqa: S505
     jwk = RSAAlgorithm.to_jwk(weak, as_dict=True)
     jwk["kid"] = "weak"
     reasons = _reasons(_body(jwk, _jwk("RS256", kid="ok")), frozenset({"RS256"}))
@@ -140,7 +140,9 @@ def test_non_object_members_and_odd_kids_are_skipped() -> None:
 def test_a_kid_is_made_printable_and_short_for_the_log() -> None:
     keys = read_key_set(_body(_jwk(kid="bad\nkid" + "x" * 200, use="enc")), ES)
     kid = keys.skipped[0].kid
-    assert kid is not None and "\n" not in kid and len(kid) <= 64
+    assert kid is not None
+    assert "\n" not in kid
+    assert len(kid) <= 64
 
 
 def test_a_huge_set_is_read_up_to_the_limit() -> None:
@@ -167,4 +169,5 @@ def test_a_document_that_is_no_jwks_is_an_error(body: bytes, why: str) -> None:
 
 def test_an_empty_set_is_a_valid_set_with_no_keys() -> None:
     keys = read_key_set(b'{"keys": []}', ES)
-    assert keys.keys == () and keys.kids == ()
+    assert keys.keys == ()
+    assert keys.kids == ()

@@ -1,4 +1,4 @@
-"""RemoteKeys: caching, cooldown, single flight, stale-if-error and 503s, against a real local server.
+"""RemoteKeys: caching, cooldown, single flight, stale-if-error and 503s, over real HTTP.
 
 Every policy number has a test here that fails without it. Time is a fake
 monotonic clock handed to ``RemoteOptions``, so nothing sleeps for a cooldown;
@@ -9,6 +9,7 @@ while concurrent requests pile up.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import threading
@@ -88,12 +89,14 @@ def refused(gate: Gate, token: str) -> Exception:
 
 def assert_401(error: Exception) -> None:
     assert isinstance(error, InvalidSignature)
-    assert error.status == 401 and error.error == "invalid_token"
+    assert error.status == 401
+    assert error.error == "invalid_token"
 
 
 def assert_503(error: Exception, retry_after: int) -> None:
     assert isinstance(error, KeysUnavailable)
-    assert error.status == 503 and error.error == "temporarily_unavailable"
+    assert error.status == 503
+    assert error.error == "temporarily_unavailable"
     assert ("Retry-After", str(retry_after)) in error.response_headers()
 
 
@@ -316,7 +319,8 @@ def test_a_cancelled_waiter_does_not_cancel_the_shared_fetch(tokens, server, clo
         return await second
 
     user = asyncio.run(main())
-    assert user is not None and user.subject == "b"
+    assert user is not None
+    assert user.subject == "b"
     assert fetches(server) == 1
     assert keys.kids == (tokens.kid,)
 
@@ -340,7 +344,8 @@ def test_a_failed_refetch_keeps_serving_the_last_good_set(tokens, server, clock,
     with caplog.at_level(logging.WARNING, logger="jwtgate"):
         authenticate(gate, tokens, sub="during-outage")
         keys.wait(5)
-    assert keys.failures == 1 and keys.last_error == "HTTP 500"
+    assert keys.failures == 1
+    assert keys.last_error == "HTTP 500"
     assert "still using the keys fetched before" in caplog.text
     assert authenticate(gate, tokens, sub="still-fine").subject == "still-fine"
     assert fetches(server) == 2
@@ -544,8 +549,10 @@ def test_each_ignored_key_is_logged_once_with_its_reason(tokens, server, clock, 
     assert fetches(server) == 2
     ignored = [r.getMessage() for r in caplog.records if "ignoring key" in r.getMessage()]
     assert len(ignored) == 2
-    assert "'hmac'" in ignored[0] and "symmetric (oct)" in ignored[0]
-    assert "'enc'" in ignored[1] and "not for signatures" in ignored[1]
+    assert "'hmac'" in ignored[0]
+    assert "symmetric (oct)" in ignored[0]
+    assert "'enc'" in ignored[1]
+    assert "not for signatures" in ignored[1]
     assert secret not in caplog.text
 
 
@@ -710,3 +717,32 @@ def test_repr_names_the_url_and_kids_only(tokens, server, clock) -> None:
     gate, keys = make_gate(tokens, server, clock)
     authenticate(gate, tokens)
     assert repr(keys) == f"RemoteKeys(jwks_url={server.url!r}, kids=[{tokens.kid!r}])"
+
+
+# --- the defaults ---------------------------------------------------------------------
+
+
+def test_every_fetch_uses_the_default_5_s_deadline_and_1_mib_cap(monkeypatch, clock) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def record(url: str, **kwargs: Any) -> Any:
+        seen.append(kwargs)
+        raise FetchError("recorded")
+
+    monkeypatch.setattr("jwtgate.remote.fetch", record)
+    keys = RemoteKeys("https://issuer.test/jwks.json", algorithms=["ES256"])
+    keys.refresh()
+    assert seen == [{"timeout": 5.0, "max_bytes": 1_048_576, "allow_http": False}]
+
+
+def test_a_set_of_exactly_1_mib_is_read_and_one_byte_more_is_not(tokens, server, clock) -> None:
+    document = json.dumps(tokens.jwks()).encode()
+    padding = 1_048_576 - len(document)
+    server.respond(document + b" " * padding)
+    gate, keys = make_gate(tokens, server, clock)
+    assert authenticate(gate, tokens).subject == "user-1"
+    server.respond(document + b" " * (padding + 1))
+    clock.advance(600)
+    authenticate(gate, tokens, sub="refetch")
+    keys.wait(5)
+    assert keys.last_error == "the answer is larger than 1048576 bytes"
