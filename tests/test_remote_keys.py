@@ -746,3 +746,15 @@ def test_a_set_of_exactly_1_mib_is_read_and_one_byte_more_is_not(tokens, server,
     authenticate(gate, tokens, sub="refetch")
     keys.wait(5)
     assert keys.last_error == "the answer is larger than 1048576 bytes"
+
+
+def test_the_memory_of_logged_keys_is_bounded(monkeypatch, tokens, server, clock, caplog) -> None:
+    monkeypatch.setattr("jwtgate.remote._REPORTED_LIMIT", 1)
+    server.extra_keys = [
+        {**TokenFactory("ES256", kid=f"enc{n}").public_jwk(), "use": "enc"} for n in range(3)
+    ]
+    gate, _ = make_gate(tokens, server, clock)
+    with caplog.at_level(logging.WARNING, logger="jwtgate"):
+        authenticate(gate, tokens)
+    assert caplog.text.count("ignoring key") == 3
+    assert len(gate.issuers[0].keys._reported) == 1  # type: ignore[attr-defined]

@@ -198,3 +198,11 @@ def test_discovery_end_to_end(tokens, server, clock) -> None:
     for n in range(5):
         ok(gate, tokens, sub=f"u{n}")
     assert server.paths == [DISCOVERY_PATH, JWKS_PATH]
+
+
+def test_respond_none_restores_the_key_set(tokens, server) -> None:
+    server.respond(b"garbage")
+    server.respond(None)
+    with urllib.request.urlopen(server.url, timeout=5) as answer:  # noqa: S310 - loopback
+        assert json.load(answer) == tokens.jwks()
+    assert repr(server) == f"JWKSServer({server.url!r}, requests=1)"
