@@ -8,8 +8,8 @@ first request.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .algorithms import SUPPORTED, family_of, verifier
 from .errors import (
@@ -22,10 +22,17 @@ from .errors import (
 )
 from .jws import JWS
 from .keys import KeySource, StaticKeys, VerificationKey, load_keys, load_secret
+from .logs import logger
 from .sources import Source, parse_source
 from .user import RolesClaim, User, roles_from_claims
 
-__all__ = ["Issuer"]
+if TYPE_CHECKING:
+    from .remote import RemoteOptions
+
+__all__ = ["ClaimsHook", "Issuer"]
+
+#: Turns verified claims into the claims the ``User`` shows (e.g. decodes JSON strings).
+ClaimsHook = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 
 #: RFC 7519 §4.1.4 wants leeway of "a few minutes" at most.
 MAX_LEEWAY = 300
@@ -54,7 +61,10 @@ class Issuer:
     ``issuer`` is the exact ``iss`` expected (``None``: not checked, only
     allowed when it is a gate's sole issuer). ``algorithms`` is required and
     never read from the token. Exactly one of ``secret``, ``key``,
-    ``jwks_url`` or ``discovery`` says where the keys come from.
+    ``jwks_url`` or ``discovery`` says where the keys come from; ``remote``
+    (a ``jwtgate.remote.RemoteOptions``) tunes how remote keys are fetched.
+    ``claims_hook(claims) -> claims`` runs on verified claims only and gives
+    the claims (and roles) the ``User`` gets, e.g. JSON strings decoded.
     """
 
     def __init__(
@@ -74,6 +84,8 @@ class Issuer:
         name: str | None = None,
         sources: Sequence[str | Source] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        remote: RemoteOptions | None = None,
+        claims_hook: ClaimsHook | None = None,
     ) -> None:
         if issuer is not None and (not isinstance(issuer, str) or not issuer):
             raise ConfigurationError("issuer: must be a non-empty string or None")
@@ -100,11 +112,21 @@ class Issuer:
             None if sources is None else tuple(parse_source(s) for s in sources)
         )
         self.metadata: Mapping[str, Any] = dict(metadata or {})
-        self.keys = self._key_source(secret, key, jwks_url, discovery)
+        if claims_hook is not None and not callable(claims_hook):
+            raise ConfigurationError("claims_hook: must be a callable taking and returning claims")
+        self.claims_hook = claims_hook
+        if remote is not None and jwks_url is None and discovery is False:
+            raise ConfigurationError("remote: only goes with jwks_url= or discovery=")
+        self.keys = self._key_source(secret, key, jwks_url, discovery, remote)
         self.keys.check_algorithms(self.algorithms)
 
     def _key_source(
-        self, secret: str | bytes | None, key: Any, jwks_url: str | None, discovery: bool | str
+        self,
+        secret: str | bytes | None,
+        key: Any,
+        jwks_url: str | None,
+        discovery: bool | str,
+        remote: RemoteOptions | None,
     ) -> KeySource:
         given = [
             name
@@ -131,7 +153,7 @@ class Issuer:
             return StaticKeys(load_keys(key, self.algorithms))
         from .remote import remote_key_source
 
-        return remote_key_source(self, jwks_url=jwks_url, discovery=discovery)
+        return remote_key_source(self, jwks_url=jwks_url, discovery=discovery, options=remote)
 
     # --- per token -------------------------------------------------------------
 
@@ -213,7 +235,14 @@ class Issuer:
             raise InvalidClaims("The token is not meant for this audience")
 
     def make_user(self, claims: Mapping[str, Any], token: str, source: str) -> User:
-        """The ``User`` for verified claims."""
+        """The ``User`` for verified claims (as ``claims_hook`` presents them)."""
+        if self.claims_hook is not None:
+            try:
+                claims = self.claims_hook(claims)
+            except Exception:
+                # A hook that trips over hostile claims must not become a 500.
+                logger.exception("jwtgate: the claims_hook of issuer %r failed", self.name)
+                raise InvalidClaims("The token's claims could not be read") from None
         sub = claims.get("sub")
         iss = claims.get("iss")
         return User(

@@ -23,7 +23,15 @@ from .algorithms import HMAC_MIN_BYTES, RSA_MIN_BITS, SUPPORTED, family_of, key_
 from .errors import ConfigurationError
 from .logs import logger
 
-__all__ = ["KeySource", "StaticKeys", "VerificationKey", "load_keys", "load_secret"]
+__all__ = [
+    "KeySource",
+    "StaticKeys",
+    "VerificationKey",
+    "bind_key",
+    "load_jwk",
+    "load_keys",
+    "load_secret",
+]
 
 #: How many keys a token without ``kid`` may be tried against.
 MAX_CANDIDATES = 8
@@ -161,11 +169,11 @@ def load_keys(key: Any, algorithms: Iterable[str]) -> list[VerificationKey]:
     if isinstance(key, dict):
         if "keys" in key:
             return _load_jwks(key, algs)
-        return [_load_jwk(key, algs)]
+        return [load_jwk(key, algs)]
     if isinstance(key, _PRIVATE_KEY_TYPES):
         raise ConfigurationError("key: this is a private key; pass its public key")
     if isinstance(key, _PUBLIC_KEY_TYPES):
-        return [_bind(key, algs, kid=None, jwk_alg=None)]
+        return [bind_key(key, algs, kid=None, jwk_alg=None)]
     raise ConfigurationError(f"key: unsupported key of type {type(key).__name__}")
 
 
@@ -190,7 +198,7 @@ def _load_text(text: str | bytes, algs: frozenset[str]) -> list[VerificationKey]
             public = load_der_public_key(data)
     except (ValueError, TypeError):
         raise ConfigurationError("key: not a PEM or DER public key") from None
-    return [_bind(public, algs, kid=None, jwk_alg=None)]
+    return [bind_key(public, algs, kid=None, jwk_alg=None)]
 
 
 def _load_jwks(jwks: dict[str, Any], algs: frozenset[str]) -> list[VerificationKey]:
@@ -200,7 +208,7 @@ def _load_jwks(jwks: dict[str, Any], algs: frozenset[str]) -> list[VerificationK
     loaded: list[VerificationKey] = []
     for member in members:
         try:
-            loaded.append(_load_jwk(member, algs))
+            loaded.append(load_jwk(member, algs))
         except ConfigurationError as exc:
             # A published set often holds keys for other uses; skip those, loudly.
             logger.warning("jwtgate: skipping a key of the configured JWKS: %s", exc)
@@ -212,7 +220,8 @@ def _load_jwks(jwks: dict[str, Any], algs: frozenset[str]) -> list[VerificationK
     return loaded
 
 
-def _load_jwk(jwk: Any, algs: frozenset[str]) -> VerificationKey:
+def load_jwk(jwk: Any, algs: frozenset[str]) -> VerificationKey:
+    """One public JWK as a key for ``algs``; ``ConfigurationError`` says why it can't be."""
     if not isinstance(jwk, dict):
         raise ConfigurationError("key: a JWK must be a JSON object")
     kid = jwk.get("kid")
@@ -237,53 +246,15 @@ def _load_jwk(jwk: Any, algs: frozenset[str]) -> VerificationKey:
         loaded = loader(jwk)
     except Exception:  # PyJWT's messages may quote the key: never pass them on.
         raise ConfigurationError(f"key: {label} could not be loaded") from None
-    return _bind(loaded, algs, kid=kid, jwk_alg=jwk_alg)
+    return bind_key(loaded, algs, kid=kid, jwk_alg=jwk_alg)
 
 
 # The small primes of the ROCA fingerprint (CVE-2017-15361), and for each the
 # residues that powers of 65537 take modulo it. Infineon's flawed generator
 # made moduli whose residues all fall in these subgroups; a random modulus
 # does so with negligible probability. Checked once, when a key is loaded.
-_ROCA_PRIMES = (
-    3,
-    5,
-    7,
-    11,
-    13,
-    17,
-    19,
-    23,
-    29,
-    31,
-    37,
-    41,
-    43,
-    47,
-    53,
-    59,
-    61,
-    67,
-    71,
-    73,
-    79,
-    83,
-    89,
-    97,
-    101,
-    103,
-    107,
-    109,
-    113,
-    127,
-    131,
-    137,
-    139,
-    149,
-    151,
-    157,
-    163,
-    167,
-)
+# (every odd prime up to 167)
+_ROCA_PRIMES = tuple(p for p in range(3, 168) if all(p % d for d in range(2, p)))
 _ROCA_RESIDUES = tuple((p, frozenset(pow(65537, k, p) for k in range(p))) for p in _ROCA_PRIMES)
 
 
@@ -292,10 +263,15 @@ def has_roca_fingerprint(modulus: int) -> bool:
     return all(modulus % p in residues for p, residues in _ROCA_RESIDUES)
 
 
-def _bind(
+def bind_key(
     key: Any, algs: frozenset[str], *, kid: str | None, jwk_alg: str | None
 ) -> VerificationKey:
+    """Tie a loaded public key to the algorithms of ``algs`` it fits (and its JWK ``alg``)."""
     label = f"key {kid!r}" if kid else "key"
+    if jwk_alg is not None and jwk_alg not in algs:
+        raise ConfigurationError(
+            f"key: {label} is for {jwk_alg}, which is not one of the algorithms {sorted(algs)}"
+        )
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < RSA_MIN_BITS:
             raise ConfigurationError(f"key: {label} is RSA with fewer than {RSA_MIN_BITS} bits")

@@ -242,7 +242,7 @@ def test_jwk_alg_binds_the_key_to_that_algorithm_only(rsa_key):
         ({"key_ops": ["encrypt"]}, "does not allow verify"),
         ({"key_ops": "verify"}, "does not allow verify"),
         ({"alg": "RS257"}, "unsupported alg"),
-        ({"alg": "ES256"}, "cannot verify"),
+        ({"alg": "ES256"}, "not one of the algorithms"),
         ({"kid": 5}, "kid must be a string"),
         ({"kty": "XYZ"}, "unsupported kty"),
         ({"n": "@@@"}, "could not be loaded"),
@@ -305,11 +305,6 @@ def test_a_custom_key_source_plugs_in(rsa_key):
     assert source.needs_refresh("x") is False
     with pytest.raises(NotImplementedError):
         KeySource().keys_for(None, "RS256")
-
-
-def test_remote_key_sources_are_not_available_yet():
-    with pytest.raises(ConfigurationError, match="remote key sets"):
-        Issuer("https://i/", algorithms=["RS256"], jwks_url="https://i/jwks.json")
 
 
 def test_reprs_hide_key_material():

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import secrets
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm, get_default_algorithms
@@ -15,6 +16,9 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm, get_default_
 from ..algorithms import HMAC_MIN_BYTES, SUPPORTED, family_of
 from ..errors import ConfigurationError
 from ..issuer import Issuer
+
+if TYPE_CHECKING:
+    from .jwks_server import JWKSServer
 
 __all__ = ["TokenFactory", "generate_key"]
 
@@ -24,6 +28,7 @@ _CURVES: dict[str, ec.EllipticCurve] = {
     "ES512": ec.SECP521R1(),
 }
 _SHAPES = ("generic", "netlify", "privy")
+_KEY_OPTIONS = frozenset({"secret", "key", "jwks_url", "discovery"})
 
 
 def generate_key(algorithm: str) -> Any:
@@ -166,21 +171,37 @@ class TokenFactory:
 
             return netlify(jwt_secret=self.secret, **overrides)
         if self._shape == "privy":
-            from ..presets import privy  # type: ignore[attr-defined]
+            from ..presets import privy
 
-            issuer: Issuer = privy(self.audience, verification_key=self.public_pem(), **overrides)
-            return issuer
+            app_id = self.audience or ""
+            if "jwks_url" in overrides:
+                return privy(app_id, **overrides)
+            return privy(app_id, verification_key=self.public_pem(), **overrides)
         options: dict[str, Any] = {
             "algorithms": [self.algorithm],
             "audience": self.audience,
             "roles_claim": self.roles_claim,
         }
-        if isinstance(self.signing_key, bytes):
-            options["secret"] = self.signing_key
-        else:
-            options["key"] = self.public_key
+        if not _KEY_OPTIONS.intersection(overrides):
+            if isinstance(self.signing_key, bytes):
+                options["secret"] = self.signing_key
+            else:
+                options["key"] = self.public_key
         options.update(overrides)
         return Issuer(self.issuer, **options)
+
+    @contextlib.contextmanager
+    def serve_jwks(self, *, issuer: str | None = None) -> Iterator[JWKSServer]:
+        """A real JWKS server on 127.0.0.1 publishing this factory's key, for the ``with`` block.
+
+        Pass ``jwks_url=server.url`` (or ``discovery=server.discovery_url``) to
+        ``issuer_config``. The discovery document names ``issuer`` (default:
+        the factory's). See ``JWKSServer`` for rotation, outages and delays.
+        """
+        from .jwks_server import JWKSServer
+
+        with JWKSServer(self, issuer=issuer) as server:
+            yield server
 
     # --- tokens --------------------------------------------------------------------
 
