@@ -7,6 +7,7 @@ framework helpers import theirs when they are imported.
 
 from __future__ import annotations
 
+from .decorators import require_auth, require_roles
 from .errors import (
     AuthError,
     ConfigurationError,
@@ -22,7 +23,6 @@ from .errors import (
     RevokedToken,
     UntrustedIssuer,
 )
-from .decorators import require_auth, require_roles
 from .gate import Gate
 from .issuer import Issuer
 from .sources import BearerSource, CookieSource, HeaderSource, QuerySource, Source
