@@ -14,7 +14,7 @@ cookies are scanned only when the gate has a cookie source.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextvars import Token
 from types import GeneratorType
 from typing import TYPE_CHECKING, Any, cast
@@ -297,25 +297,25 @@ def _restart(start_response: StartResponse, error: AuthError) -> StartResponse:
 
 
 class _ResetOnClose:
-    """The app's response iterable, unchanged, resetting the request's auth when closed.
+    """A generator response, unchanged, resetting the request's auth when closed.
 
-    Iteration goes straight to the app's own iterator: wrapping costs one
-    object per request, not one call per chunk.
+    Iteration goes straight to the generator: wrapping costs one object per
+    request, not one call per chunk.
     """
 
-    __slots__ = ("_iterable", "_token")
+    __slots__ = ("_generator", "_token")
 
-    def __init__(self, iterable: Iterable[bytes], token: Token[RequestAuth | None]) -> None:
-        self._iterable = iterable
+    def __init__(
+        self, generator: Generator[bytes, None, None], token: Token[RequestAuth | None]
+    ) -> None:
+        self._generator = generator
         self._token = token
 
     def __iter__(self) -> Iterator[bytes]:
-        return iter(self._iterable)
+        return self._generator
 
     def close(self) -> None:
         try:
-            close: Any = getattr(self._iterable, "close", None)
-            if close is not None:
-                close()
+            self._generator.close()
         finally:
             _reset(self._token)

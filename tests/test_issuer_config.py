@@ -71,7 +71,7 @@ def test_issuer_must_be_a_non_empty_string():
 
 
 def test_exactly_one_key_source(rsa_key):
-    with pytest.raises(ConfigurationError, match="exactly one key source$"):
+    with pytest.raises(ConfigurationError, match=r"exactly one key source$"):
         Issuer("i", algorithms=["HS256"])
     with pytest.raises(ConfigurationError, match=r"\(got secret, key\)"):
         Issuer("i", algorithms=["RS256"], secret=SECRET, key=rsa_key.public_key())
@@ -119,7 +119,7 @@ def test_hs_algorithms_never_take_an_asymmetric_key(rsa_key):
 
 
 def test_rsa_keys_under_2048_bits_are_refused():
-    small = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()  # noqa: S505
     with pytest.raises(ConfigurationError, match="fewer than 2048 bits"):
         Issuer("i", algorithms=["RS256"], key=small)
 
@@ -162,7 +162,7 @@ def test_private_keys_are_refused(rsa_key):
 
 def test_unsupported_key_objects_are_refused():
     dsa_key = dsa.generate_private_key(key_size=2048).public_key()
-    with pytest.raises(ConfigurationError, match="cannot verify|unsupported"):
+    with pytest.raises(ConfigurationError, match=r"cannot verify|unsupported"):
         Issuer("i", algorithms=["RS256"], key=dsa_key)
     with pytest.raises(ConfigurationError, match="unsupported key of type int"):
         Issuer("i", algorithms=["RS256"], key=42)
