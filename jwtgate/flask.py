@@ -23,11 +23,13 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, current_app, has_request_context, redirect, request, url_for
 from werkzeug.local import LocalProxy
+from werkzeug.routing import BuildError
 
 from .context import _current
 from .errors import AuthError, ConfigurationError
 from .gate import Gate
 from .issuer import Issuer
+from .logs import logger
 from .user import AnonymousUser, User
 from .wsgi import USER_KEY, GateMiddleware
 
@@ -319,7 +321,11 @@ def _is_navigation() -> bool:
 
 def _login_location(login_url: str) -> str | None:
     if "/" not in login_url and ":" not in login_url:
-        login_url = url_for(login_url)
+        try:
+            login_url = url_for(login_url)
+        except BuildError:
+            logger.error("jwtgate: JWTGATE_LOGIN_URL names no endpoint: %r", login_url)
+            return None
     if urlsplit(login_url).path == request.path:
         return None  # the login page itself refused: a redirect would loop
     here = request.script_root + request.path
@@ -474,6 +480,10 @@ def _issuer_keys(config: Mapping[str, Any]) -> list[str]:
 
 def _present(config: Mapping[str, Any], key: str) -> bool:
     value = config.get(key)
+    if key == "JWTGATE_DISCOVERY" and (
+        value is False or (isinstance(value, str) and value.strip().lower() in _FALSE)
+    ):
+        return False  # discovery turned off is no key source
     return value is not None and value != ""
 
 
@@ -524,10 +534,13 @@ def _number(config: Mapping[str, Any], key: str) -> float | None:
         raise ConfigurationError(f"{key}: must be a number")
     if isinstance(value, int | float):
         return value
-    try:
-        return float(value) if "." in str(value) else int(value)
-    except (TypeError, ValueError):
-        raise ConfigurationError(f"{key}: must be a number") from None
+    if isinstance(value, str):
+        for parse in (int, float):
+            try:
+                return parse(value)
+            except ValueError:
+                pass
+    raise ConfigurationError(f"{key}: must be a number")
 
 
 def _discovery(config: Mapping[str, Any]) -> bool | str:

@@ -198,10 +198,12 @@ class GateMiddleware:
 #
 # ``Gate.find_token`` checks the syntax of a Bearer value with a regular expression
 # that costs about a microsecond on a real token, more than everything else a cache
-# hit does. A token that is in the gate's cache passed that check (and every other)
-# when it was first found, so here the token is found with plain string operations
-# and the syntax is left unchecked: a hit proves it, and anything unusual (another
-# scheme, two different tokens, a query string) goes to ``Gate.authenticate``.
+# hit does. A token in the gate's cache passed that check (and every other) when it
+# was first found, so here a Bearer token is taken with plain string operations and
+# its syntax left unchecked: a hit proves it. The other sources are cheap and are
+# read as ``find_token`` reads them, once a substring test says they may hold a
+# token. Anything unusual (another scheme, two different tokens, a malformed value)
+# goes to ``Gate.authenticate``, which gives the exact answer.
 
 _BEARER, _COOKIE, _HEADER, _QUERY = range(4)
 _UNDECIDED: Any = object()
@@ -238,26 +240,25 @@ def _find_fast(plan: tuple[_Step, ...], environ: WSGIEnvironment) -> Any:
                 continue
             if value[:7] != "Bearer ":
                 return _UNDECIDED
-            token = value[7:]
-        elif kind == _COOKIE:
-            value = environ.get("HTTP_COOKIE")
-            if value is None or key not in value:
+            token: str = value[7:]
+        else:
+            if kind == _COOKIE:
+                cookies = environ.get("HTTP_COOKIE")
+                present = cookies is not None and key in cookies
+            elif kind == _HEADER:
+                present = key in environ
+            else:
+                present = bool(environ.get(key))
+            if not present:
                 continue
             view = view or EnvironView(environ)
             try:
-                token = source.extract(view)
+                extracted = source.extract(view)
             except AuthError:
                 return _UNDECIDED
-            if token is None:
+            if extracted is None:
                 continue
-        elif kind == _HEADER:
-            if key not in environ:
-                continue
-            return _UNDECIDED
-        else:
-            if not environ.get(key):
-                continue
-            return _UNDECIDED
+            token = extracted
         if found is None:
             found = (token, source)
         elif found[0] != token:

@@ -516,6 +516,15 @@ def test_login_url_may_be_an_endpoint_with_a_query(netlify_gate):
     )
 
 
+def test_a_login_endpoint_that_does_not_exist_falls_back_to_401(netlify_gate, caplog):
+    app = make_app()
+    JWTGate(app, netlify_gate, login_url="no_such_endpoint")
+    with caplog.at_level("ERROR", logger="jwtgate"):
+        response = app.test_client().get("/me", headers=BROWSER)
+    assert response.status_code == 401
+    assert "no_such_endpoint" in caplog.text
+
+
 def test_next_never_points_off_site(login_app):
     with login_app.test_request_context(
         environ_overrides={"PATH_INFO": "//evil.example/x"}, headers=BROWSER
@@ -622,6 +631,21 @@ def test_generic_public_key_settings(rs256, clock):
 
 def test_settings_that_are_none_or_empty_count_as_unset():
     assert gate_from_config({"JWTGATE_NETLIFY_JWT_SECRET": None, "JWTGATE_SECRET": ""}) is None
+    assert gate_from_config({"JWTGATE_DISCOVERY": "false"}) is None
+    assert gate_from_config({"JWTGATE_DISCOVERY": False}) is None
+
+
+@pytest.mark.parametrize(("value", "expected"), [("100", 100), ("1e3", 1000), (250, 250)])
+def test_numbers_may_be_written_as_text(value, expected):
+    gate = gate_from_config(
+        {
+            "JWTGATE_SECRET": "s" * 64,
+            "JWTGATE_ALGORITHMS": "HS256",
+            "JWTGATE_CACHE_SIZE": value,
+        }
+    )
+    assert gate is not None
+    assert gate._cache.maxsize == expected
 
 
 def test_reject_invalid_and_login_url_settings(netlify_gate, netlify):
@@ -667,6 +691,10 @@ def test_reject_invalid_and_login_url_settings(netlify_gate, netlify):
             "JWTGATE_DISCOVERY: must be true or false",
         ),
         ({"JWTGATE_PRIVY_VERIFICATION_KEY": "pem"}, "set JWTGATE_PRIVY_APP_ID"),
+        (
+            {"JWTGATE_SECRET": "s" * 40, "JWTGATE_ALGORITHMS": "HS256", "JWTGATE_CACHE_TTL": []},
+            "JWTGATE_CACHE_TTL: must be a number",
+        ),
         ({"JWTGATE_NETLIFY_JWT_SECRET": "short"}, "secret"),
     ],
 )

@@ -599,6 +599,21 @@ def test_a_header_source_token_conflicting_with_a_cached_bearer_is_400(rs256, cl
     assert who(gate, headers=both) == (400, None, "invalid_request")
 
 
+def test_header_and_query_tokens_are_served_from_the_cache(rs256, clock, monkeypatch):
+    gate = Gate(
+        issuers=[rs256.issuer_config()],
+        sources=["header:privy-id-token", "query:token"],
+        clock=clock,
+    )
+    header, query = rs256.token(sub="h"), rs256.token(sub="q")
+    assert who(gate, headers={"privy-id-token": header}) == (200, "h", "header:privy-id-token")
+    assert who(gate, query_string=f"page=2&token={query}") == (200, "q", "query:token")
+    monkeypatch.setattr(gate, "_verify", lambda *a, **k: pytest.fail("verified twice"))
+    assert who(gate, headers={"privy-id-token": header}) == (200, "h", "header:privy-id-token")
+    assert who(gate, query_string=f"token={query}") == (200, "q", "query:token")
+    assert who(gate, query_string="page=2") == (200, None, None)
+
+
 def test_a_query_token_conflicting_with_a_cached_bearer_is_400(rs256, clock):
     gate = Gate(issuers=[rs256.issuer_config()], sources=["bearer", "query:token"], clock=clock)
     token = rs256.token(sub="alice")

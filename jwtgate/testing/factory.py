@@ -31,7 +31,9 @@ def generate_key(algorithm: str) -> Any:
     """A fresh signing key for ``algorithm``: bytes for HS*, a private key object otherwise."""
     family = family_of(algorithm)
     if family == "HMAC":
-        return secrets.token_bytes(HMAC_MIN_BYTES[algorithm])
+        # Hex, not raw random bytes: raw bytes start with "{" (after whitespace) about
+        # once in 256 keys, which load_secret rightly refuses as a JWK.
+        return secrets.token_hex(HMAC_MIN_BYTES[algorithm]).encode()
     if family == "RSA":
         return rsa.generate_private_key(public_exponent=65537, key_size=2048)
     if family == "EC":
