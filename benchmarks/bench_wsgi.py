@@ -71,14 +71,18 @@ def bare_app() -> WSGIApp:
     return app
 
 
-def jwtgate_app(tokens: TokenFactory, *, cache: bool, decorated: bool) -> WSGIApp:
+def jwtgate_app(
+    tokens: TokenFactory, *, cache: bool, decorated: bool, sources: list[str] | None = None
+) -> WSGIApp:
     app = flask_app("jwtgate")
 
     def index() -> str:
         return "ok"
 
     app.add_url_rule("/", "index", require_auth(index) if decorated else index)
-    gate = Gate(issuers=[tokens.issuer_config()], cache_size=10_000 if cache else 0)
+    gate = Gate(
+        issuers=[tokens.issuer_config()], cache_size=10_000 if cache else 0, sources=sources
+    )
     app.wsgi_app = GateMiddleware(app.wsgi_app, gate)  # type: ignore[method-assign]
     return app
 
@@ -153,31 +157,42 @@ def call(app: WSGIApp, environ: dict[str, Any]) -> str:
 
 
 class Case:
-    def __init__(self, name: str, app: WSGIApp, token: str, bad_token: str | None) -> None:
+    """One app and the request it is timed with (the token in a header or a cookie)."""
+
+    def __init__(
+        self, name: str, app: WSGIApp, token: str, bad_token: str | None, *, cookie: str = ""
+    ) -> None:
         self.name = name
         self.app = app
         self.token = token
         self.bad_token = bad_token
+        self.key, self.prefix = (
+            ("HTTP_COOKIE", f"{cookie}=")
+            if cookie
+            else (
+                "HTTP_AUTHORIZATION",
+                "Bearer ",
+            )
+        )
         self.environ = EnvironBuilder(path="/").get_environ()
         self.times: list[float] = []
 
     def check(self) -> None:
         """Refuse to time a case that does not do what its name says."""
-        environ = dict(self.environ, HTTP_AUTHORIZATION="Bearer " + self.token)
+        environ = dict(self.environ, **{self.key: self.prefix + self.token})
         assert call(self.app, environ).startswith("200"), self.name
         if self.bad_token is not None:
-            environ = dict(self.environ, HTTP_AUTHORIZATION="Bearer " + self.bad_token)
+            environ = dict(self.environ, **{self.key: self.prefix + self.bad_token})
             status = call(self.app, environ)
             assert status[:3] in ("401", "422"), (self.name, status)
 
     def run(self, n: int) -> float:
         """Seconds per request over ``n`` requests."""
-        app, base, token = self.app, self.environ, self.token
-        prefix = "Bearer "
+        app, base, token, key, prefix = self.app, self.environ, self.token, self.key, self.prefix
         started = time.perf_counter()
         for _ in range(n):
             environ = base.copy()
-            environ["HTTP_AUTHORIZATION"] = prefix + token  # a new string, as from a server
+            environ[key] = prefix + token  # a new string, as from a server
             result = app(environ, start_response)
             for _chunk in result:
                 pass
@@ -220,6 +235,18 @@ def build_cases() -> list[Case]:
         fje = fje_app(tokens)
         if fje is not None:
             cases.append(Case(f"flask-jwt-extended, {algorithm}", fje, token, bad))
+    netlify = TokenFactory.netlify()
+    claims = realistic_claims()
+    token = netlify.token(**claims)
+    cases.append(
+        Case(
+            "jwtgate hit, netlify preset, nf_jwt cookie",
+            jwtgate_app(netlify, cache=True, decorated=True),
+            token,
+            netlify.tampered(**claims),
+            cookie="nf_jwt",
+        )
+    )
     return cases
 
 

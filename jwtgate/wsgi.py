@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any, cast
 from .context import ANONYMOUS_AUTH, PREFLIGHT_AUTH, RequestAuth, _auth_memo, _current, auth_for
 from .errors import AuthError, ConfigurationError
 from .gate import Gate
-from .sources import BearerSource, CookieSource, HeaderSource, QuerySource, RequestView, Source
+from .sources import (
+    BearerSource,
+    CookieSource,
+    HeaderSource,
+    QuerySource,
+    RequestView,
+    Source,
+    cookie_values,
+)
 from .user import User
 
 if TYPE_CHECKING:
@@ -241,15 +249,19 @@ def _find_fast(plan: tuple[_Step, ...], environ: WSGIEnvironment) -> Any:
             if value[:7] != "Bearer ":
                 return _UNDECIDED
             token: str = value[7:]
+        elif kind == _COOKIE:
+            # CookieSource.extract inlined: the commonest browser request (nf_jwt).
+            cookies = environ.get("HTTP_COOKIE")
+            if cookies is None or key not in cookies:
+                continue
+            values = cookie_values((cookies,), key[:-1])
+            if not values:
+                continue
+            token = values[0]
+            if len(values) > 1 and any(value != token for value in values):
+                return _UNDECIDED
         else:
-            if kind == _COOKIE:
-                cookies = environ.get("HTTP_COOKIE")
-                present = cookies is not None and key in cookies
-            elif kind == _HEADER:
-                present = key in environ
-            else:
-                present = bool(environ.get(key))
-            if not present:
+            if not (key in environ if kind == _HEADER else environ.get(key)):
                 continue
             view = view or EnvironView(environ)
             try:

@@ -10,6 +10,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from werkzeug.serving import make_server
 from werkzeug.test import Client, EnvironBuilder, run_wsgi_app
 
@@ -29,7 +31,7 @@ from jwtgate import (
     require_roles,
 )
 from jwtgate.context import current_auth
-from jwtgate.sources import RequestView
+from jwtgate.sources import RequestView, cookie_values
 from jwtgate.testing import TokenFactory
 from jwtgate.wsgi import ERROR_KEY, USER_KEY, EnvironView, GateMiddleware, is_preflight
 
@@ -462,6 +464,49 @@ def test_environ_view_defaults_for_a_sparse_environ():
     assert view.path == "/\xff"
     assert EnvironView({}).path == "/"
     assert EnvironView({}).query_string() == ""
+
+
+# --- cookie_values (rewritten for the fast path) agrees with splitting the header ----------
+
+
+def split_cookie_values(headers, name):
+    """The reference: split on ";", strip each part, keep those starting name=."""
+    found = []
+    for header in headers:
+        for part in header.split(";"):
+            part = part.strip()
+            if part.startswith(name + "="):
+                value = part[len(name) + 1 :]
+                if len(value) >= 2 and value[0] == value[-1] == '"':
+                    value = value[1:-1]
+                found.append(value)
+    return found
+
+
+_COOKIE_TEXT = st.text(alphabet=st.sampled_from(list('nf_jwt=; "ab\t\u00a0x,')), max_size=40)
+
+
+@settings(max_examples=500, derandomize=True, deadline=None)
+@given(headers=st.lists(_COOKIE_TEXT, max_size=3), name=st.sampled_from(["nf_jwt", "n", "jwt"]))
+def test_cookie_values_matches_splitting_the_header(headers, name):
+    assert cookie_values(headers, name) == split_cookie_values(headers, name)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "nf_jwt=a",
+        " nf_jwt=a ; nf_jwt=b",
+        "x=nf_jwt=a; y=1",
+        "nf_jwt=a nf_jwt=b",
+        'x=1 ;\tnf_jwt="q"',
+        "nf_jwt=",
+        "nf_jwt=;nf_jwt=c;",
+        "xnf_jwt=a;nf_jwt",
+    ],
+)
+def test_cookie_values_edge_cases(header):
+    assert cookie_values([header], "nf_jwt") == split_cookie_values([header], "nf_jwt")
 
 
 # --- the fast path agrees with Gate.authenticate -----------------------------------------
