@@ -43,6 +43,7 @@ __all__ = [
     "client_context",
     "current_user",
     "gate_from_config",
+    "get_state",
     "render_auth_error",
     "safe_next_url",
 ]
