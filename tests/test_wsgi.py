@@ -657,6 +657,11 @@ def test_header_and_query_tokens_are_served_from_the_cache(rs256, clock, monkeyp
     assert who(gate, headers={"privy-id-token": header}) == (200, "h", "header:privy-id-token")
     assert who(gate, query_string=f"token={query}") == (200, "q", "query:token")
     assert who(gate, query_string="page=2") == (200, None, None)
+    assert who(gate, query_string=f"token={query}&token={header}") == (
+        400,
+        None,
+        "invalid_request",
+    )
 
 
 def test_a_query_token_conflicting_with_a_cached_bearer_is_400(rs256, clock):
