@@ -48,7 +48,7 @@ PREFLIGHT_AUTH = RequestAuth(preflight=True)
 
 # Building a frozen dataclass costs about 0.3 µs, a fifth of a whole cache hit; the
 # gate's cache hands out the same User object for a token, so its RequestAuth is
-# remembered by identity (User defines no __eq__) and shared, being immutable.
+# remembered per User object and shared, being immutable.
 _AUTH_MEMO_SIZE = 1024
 _auth_memo: dict[User, RequestAuth] = {}
 
@@ -56,7 +56,7 @@ _auth_memo: dict[User, RequestAuth] = {}
 def auth_for(user: User) -> RequestAuth:
     """The ``RequestAuth`` of an ordinary request by ``user``, shared between its requests."""
     auth = _auth_memo.get(user)
-    if auth is None:
+    if auth is None or auth.user is not user:  # "is": should User ever define __eq__
         if len(_auth_memo) >= _AUTH_MEMO_SIZE:
             _auth_memo.clear()
         auth = _auth_memo[user] = RequestAuth(user)

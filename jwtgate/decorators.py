@@ -77,11 +77,12 @@ def require_auth(func: F | None = None) -> F | Callable[[F], F]:
 
 
 def require_roles(*roles: str, any_of: Iterable[str] | None = None) -> Callable[[F], F]:
-    """Let in users holding every one of ``roles`` (and at least one of ``any_of``).
+    """Let in users holding every one of ``roles``, or at least one of ``any_of``.
 
     ``@require_roles("admin")``, ``@require_roles("admin", "billing")`` or
-    ``@require_roles(any_of=["admin", "editor"])``. Misuse is refused when the
-    module is imported, not at the first request.
+    ``@require_roles(any_of=["admin", "editor"])``; one form or the other, not
+    both. Misuse is refused when the module is imported, not at the first
+    request.
     """
     given: tuple[Any, ...] = roles
     if given and callable(given[0]):

@@ -167,7 +167,8 @@ class GateMiddleware:
             elif user is None:
                 auth = ANONYMOUS_AUTH
             else:
-                auth = _auth_memo.get(user) or auth_for(user)
+                memo = _auth_memo.get(user)  # auth_for(user), inlined
+                auth = memo if memo is not None and memo.user is user else auth_for(user)
         environ[USER_KEY] = auth.user
         environ[ERROR_KEY] = auth.error
         token = _current.set(auth)

@@ -368,6 +368,22 @@ def test_auth_for_shares_one_request_auth_per_user_object():
     assert auth_for(first).preflight is False
 
 
+def test_auth_for_never_hands_out_another_users_auth():
+    class EqualByName(User):
+        __slots__ = ()
+
+        def __eq__(self, other):
+            return isinstance(other, User) and other.subject == self.subject
+
+        def __hash__(self):
+            return hash(self.subject)
+
+    first = EqualByName(subject="a", claims={}, source="bearer")
+    second = EqualByName(subject="a", claims={}, source="cookie:nf_jwt")
+    assert auth_for(first).user is first
+    assert auth_for(second).user is second
+
+
 def test_auth_for_stays_bounded():
     from jwtgate import context
 
