@@ -20,6 +20,7 @@ from types import GeneratorType
 from typing import TYPE_CHECKING, Any, cast
 
 from .context import ANONYMOUS_AUTH, PREFLIGHT_AUTH, RequestAuth, _auth_memo, _current, auth_for
+from .csrf import SAFE_METHODS
 from .errors import AuthError, ConfigurationError
 from .gate import Gate
 from .sources import (
@@ -48,6 +49,9 @@ ERROR_KEY = "jwtgate.error"
 _ENVIRON_KEYS: dict[str, str] = {
     "authorization": "HTTP_AUTHORIZATION",
     "cookie": "HTTP_COOKIE",
+    "host": "HTTP_HOST",
+    "origin": "HTTP_ORIGIN",
+    "sec-fetch-site": "HTTP_SEC_FETCH_SITE",
     "content-type": "CONTENT_TYPE",
     "content-length": "CONTENT_LENGTH",
 }
@@ -93,6 +97,12 @@ class EnvironView(RequestView):
     def path(self) -> str:  # type: ignore[override]
         """The path within the app (``PATH_INFO``), decoded as UTF-8."""
         return _wsgi_text(self.environ.get("PATH_INFO", "")) or "/"
+
+    @property
+    def scheme(self) -> str:  # type: ignore[override]
+        """``http`` or ``https`` (``wsgi.url_scheme``; behind a proxy, see werkzeug's ProxyFix)."""
+        scheme: str = self.environ.get("wsgi.url_scheme", "http")
+        return scheme
 
     def header_values(self, name: str) -> list[str]:
         value = self.environ.get(_ENVIRON_KEYS.get(name) or _environ_key(name))
@@ -194,7 +204,15 @@ class GateMiddleware:
             if found is None:
                 return None
             if found is not _UNDECIDED:
-                user = self.gate.cached_user(*found)
+                token, source = found
+                csrf = self.gate.csrf
+                if (
+                    csrf is not None
+                    and isinstance(source, CookieSource)
+                    and environ.get("REQUEST_METHOD", "GET").upper() not in SAFE_METHODS
+                ):
+                    csrf.check(EnvironView(environ))  # as Gate.authenticate does, hit or miss
+                user = self.gate.cached_user(token, source)
                 if user is not None:
                     return user
         return self.gate.authenticate(EnvironView(environ))

@@ -7,6 +7,8 @@ import pytest
 from jwtgate import Gate
 from jwtgate.testing import TokenFactory
 
+pytest_plugins = ["jwtgate.testing.pytest_plugin"]
+
 NOW = 1_800_000_000.0
 
 

@@ -10,6 +10,7 @@ from flask import Blueprint, Flask, render_template_string, stream_with_context
 from jwtgate import (
     AuthError,
     ConfigurationError,
+    CrossSiteRequest,
     Forbidden,
     Gate,
     InvalidRequest,
@@ -350,6 +351,7 @@ def raising_app(gate: Gate) -> Flask:
             "forbidden": Forbidden,
             "invalid": InvalidRequest,
             "keys": KeysUnavailable,
+            "csrf": CrossSiteRequest,
         }[kind]()
 
     return app
@@ -373,6 +375,7 @@ def test_an_app_handler_for_auth_error_sees_every_refusal(netlify_gate, register
         ("forbidden", 403, "insufficient_scope"),
         ("invalid", 400, "invalid_request"),
         ("keys", 503, "temporarily_unavailable"),
+        ("csrf", 403, "csrf_rejected"),
     ]:
         response = client.get(f"/{kind}")
         assert response.status_code == status

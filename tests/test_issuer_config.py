@@ -316,3 +316,20 @@ def test_reprs_hide_key_material():
     issuer = Issuer("https://i/", algorithms=["HS256"], secret=SECRET)
     assert SECRET not in repr(issuer.keys)
     assert repr(issuer) == "Issuer('https://i/', algorithms=['HS256'], name='https://i/')"
+
+
+def test_rsa_keys_with_the_roca_fingerprint_are_refused():
+    from math import prod
+
+    from jwtgate.keys import _ROCA_PRIMES, has_roca_fingerprint
+
+    # n ≡ 1 (= 65537**0) modulo every fingerprint prime: the shape ROCA moduli have.
+    m = prod(_ROCA_PRIMES)
+    n = m * ((1 << 2047) // m + 1) + 1
+    n += (m * 2) if n % 2 == 0 else 0
+    assert n.bit_length() == 2048
+    assert has_roca_fingerprint(n)
+    weak = rsa.RSAPublicNumbers(65537, n).public_key()
+    with pytest.raises(ConfigurationError, match="ROCA"):
+        Issuer("i", algorithms=["RS256"], key=weak)
+    assert not has_roca_fingerprint(generate_key("RS256").public_key().public_numbers().n)

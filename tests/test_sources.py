@@ -10,6 +10,7 @@ from jwtgate import (
     CookieSource,
     HeaderSource,
     InvalidRequest,
+    InvalidToken,
     QuerySource,
 )
 from jwtgate.sources import MappingView, RequestView, cookie_values, parse_bearer, parse_source
@@ -54,10 +55,25 @@ def test_another_scheme_means_no_token(value):
 )
 def test_malformed_bearer_is_invalid_request(value):
     with pytest.raises(InvalidRequest) as info:
-        parse_bearer(value)
+        BearerSource().check(parse_bearer(value))
     assert info.value.status == 400
     assert info.value.error == "invalid_request"
     assert TOKEN not in info.value.description
+
+
+def test_malformed_bearer_is_refused_by_the_gate_with_400(gate):
+    for value in ("Bearer", "Bearer a b", 'Bearer "x"', "Bearer tök"):
+        with pytest.raises(InvalidRequest) as info:
+            gate.authenticate(headers={"Authorization": value})
+        assert info.value.status == 400
+
+
+def test_other_sources_refuse_non_jws_characters_as_invalid_token():
+    with pytest.raises(InvalidToken, match="malformed") as info:
+        CookieSource("t").check("a.b.c~")
+    assert info.value.status == 401
+    CookieSource("t").check("a.b.c")
+    BearerSource().check("a.b.c")
 
 
 def test_two_authorization_headers_are_invalid_request():

@@ -540,7 +540,7 @@ def test_a_cached_bearer_token_is_served_from_the_cache(gate, rs256, monkeypatch
 
 @pytest.mark.parametrize(
     "header",
-    ["bearer {t}", "BEARER {t}", "Bearer  {t}", " Bearer {t}", "Bearer {t} "],
+    ["bearer {t}", "BEARER {t}", "Bearer  {t}", " Bearer {t}"],
 )
 def test_other_spellings_of_a_cached_token_still_authenticate(gate, rs256, header):
     token = rs256.token(sub="alice")
@@ -613,6 +613,35 @@ def test_a_cached_token_moved_to_another_source_reports_that_source(netlify, net
     token = netlify.token(sub="alice")
     assert who(netlify_gate, headers={"Cookie": f"nf_jwt={token}"})[2] == "cookie:nf_jwt"
     assert who(netlify_gate, headers={"Authorization": f"Bearer {token}"})[2] == "bearer"
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_a_cached_cookie_token_still_needs_same_origin_evidence(netlify, netlify_gate, method):
+    cookie = f"nf_jwt={netlify.token(sub='alice')}"
+    assert who(netlify_gate, headers={"Cookie": cookie}) == (200, "alice", "cookie:nf_jwt")
+    assert netlify_gate.cache_size == 1
+    assert who(netlify_gate, method=method, headers={"Cookie": cookie}) == (
+        403,
+        None,
+        "csrf_rejected",
+    )
+    same_origin = {"Cookie": cookie, "Origin": "http://localhost", "Host": "localhost"}
+    assert who(netlify_gate, method=method, headers=same_origin) == (200, "alice", "cookie:nf_jwt")
+    fetch = {"Cookie": cookie, "Sec-Fetch-Site": "same-origin"}
+    assert who(netlify_gate, method=method, headers=fetch) == (200, "alice", "cookie:nf_jwt")
+    other = {"Cookie": cookie, "Origin": "https://evil.example", "Host": "localhost"}
+    assert who(netlify_gate, method=method, headers=other)[2] == "csrf_rejected"
+
+
+def test_a_cached_bearer_token_needs_no_csrf_evidence(netlify, netlify_gate):
+    headers = {"Authorization": f"Bearer {netlify.token(sub='api')}"}
+    assert who(netlify_gate, headers=headers)[1] == "api"
+    assert who(netlify_gate, method="POST", headers=headers) == (200, "api", "bearer")
+
+
+def test_environ_view_scheme_is_the_url_scheme():
+    assert EnvironView({"wsgi.url_scheme": "https"}).scheme == "https"
+    assert EnvironView({}).scheme == "http"
 
 
 def test_two_different_nf_jwt_cookies_are_400(netlify, netlify_gate):

@@ -270,16 +270,34 @@ def test_comments_need_a_login_to_post(dev_server, tokens):
     json_type = {"Content-Type": "application/json"}
     assert dev_server.request("POST", "/comments", headers=json_type, body=body).status == 401
     cookie = {"Cookie": f"nf_jwt={tokens.token(sub='poster', email='poster@example.com')}"}
-    posted = dev_server.request("POST", "/comments", headers={**json_type, **cookie}, body=body)
+    same_origin = {**json_type, **cookie, "Origin": f"http://127.0.0.1:{dev_server.port}"}
+    posted = dev_server.request("POST", "/comments", headers=same_origin, body=body)
     assert posted.status == 201
     assert posted.json["sub"] == "poster"
     listed = dev_server.request(path="/comments").json
     assert any(c["text"] == "Posted over a real socket" for c in listed)
+    by_api = {**json_type, **bearer(tokens.token(sub="api-client"))}
+    assert dev_server.request("POST", "/comments", headers=by_api, body=body).status == 201
+
+
+def test_a_cross_site_post_with_the_cookie_is_refused(dev_server, tokens):
+    cookie = {"Cookie": f"nf_jwt={tokens.token(sub='victim')}"}
+    assert dev_server.request(path="/api/me", headers=cookie).status == 200  # now cached
+    body = json.dumps({"text": "forged"})
+    for evidence in ({}, {"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        headers = {"Content-Type": "application/json", **cookie, **evidence}
+        answer = dev_server.request("POST", "/comments", headers=headers, body=body)
+        assert answer.status == 403
+        assert answer.json["error"] == "csrf_rejected"
     form = dev_server.request(
         "POST",
         "/comments",
-        headers={**cookie, "Content-Type": "application/x-www-form-urlencoded"},
-        body="text=csrf",
+        headers={
+            **cookie,
+            "Origin": f"http://127.0.0.1:{dev_server.port}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+        body="text=not-json",
     )
     assert form.status == 415
 
