@@ -26,6 +26,7 @@ from werkzeug.local import LocalProxy
 from werkzeug.routing import BuildError
 
 from .context import _current
+from .csrf import CSRFPolicy
 from .errors import AuthError, ConfigurationError
 from .gate import Gate
 from .issuer import Issuer
@@ -74,6 +75,9 @@ CONFIG_KEYS: Mapping[str, str] = {
     "JWTGATE_SOURCES": "where tokens are looked for, e.g. bearer,cookie:nf_jwt",
     "JWTGATE_CACHE_SIZE": "verified tokens remembered (0: none)",
     "JWTGATE_CACHE_TTL": "seconds a verified token is remembered at most",
+    "JWTGATE_CSRF": "false: no same-origin check for unsafe requests carrying a cookie token",
+    "JWTGATE_CSRF_TRUSTED_ORIGINS": "other origins allowed to send them, comma-separated",
+    "JWTGATE_CSRF_HEADER": "a header whose presence is same-origin evidence (X-Requested-With)",
     # The extension
     "JWTGATE_LOGIN_URL": "where a browser that must log in is redirected (a URL or an endpoint)",
     "JWTGATE_REJECT_INVALID": "answer 401 for any refused token, even on public views",
@@ -393,11 +397,32 @@ def gate_from_config(config: Mapping[str, Any]) -> Gate | None:
     sources = _list(config, "JWTGATE_SOURCES")
     if sources is not None:
         options["sources"] = sources
+    csrf = _csrf(config)
+    if csrf is not None:
+        options["csrf"] = csrf
     for key, name in (("JWTGATE_CACHE_SIZE", "cache_size"), ("JWTGATE_CACHE_TTL", "cache_ttl")):
         number = _number(config, key)
         if number is not None:
             options[name] = int(number) if key == "JWTGATE_CACHE_SIZE" else number
     return Gate(issuers=issuers, **options)
+
+
+def _csrf(config: Mapping[str, Any]) -> bool | CSRFPolicy | None:
+    """The gate's ``csrf=`` from the settings, or None to keep its default (on)."""
+    origins = _list(config, "JWTGATE_CSRF_TRUSTED_ORIGINS")
+    header = _text(config, "JWTGATE_CSRF_HEADER")
+    if _bool(config, "JWTGATE_CSRF") is False:
+        if origins is not None or header is not None:
+            raise ConfigurationError(
+                "JWTGATE_CSRF: false, yet JWTGATE_CSRF_TRUSTED_ORIGINS or _HEADER is set"
+            )
+        return False
+    if origins is None and header is None:
+        return None
+    try:
+        return CSRFPolicy(trusted_origins=origins or (), header=header)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"JWTGATE_CSRF_*: {exc}") from None
 
 
 def _privy(app_id: str, verification_key: str | None) -> Issuer:
@@ -475,6 +500,9 @@ def _issuer_keys(config: Mapping[str, Any]) -> list[str]:
         "JWTGATE_SOURCES",
         "JWTGATE_CACHE_SIZE",
         "JWTGATE_CACHE_TTL",
+        "JWTGATE_CSRF",
+        "JWTGATE_CSRF_TRUSTED_ORIGINS",
+        "JWTGATE_CSRF_HEADER",
     )
     return [key for key in keys if _present(config, key)]
 

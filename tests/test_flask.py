@@ -567,11 +567,11 @@ def test_safe_next_url_keeps_paths_on_this_site(value):
 # --- JWTGATE_* settings -----------------------------------------------------------------
 
 
-def test_netlify_settings(netlify):
+def test_netlify_settings():
     secret = "n" * 40  # a text secret, as an environment variable holds it
     app = make_app(JWTGATE_NETLIFY_JWT_SECRET=secret)
     JWTGate(app)
-    netlify.signing_key = secret.encode()
+    netlify = TokenFactory.netlify(secret=secret)
     client = app.test_client()
     client.set_cookie("nf_jwt", netlify.token(sub="cookie-user"))
     assert client.get("/me").json["sub"] == "cookie-user"
@@ -579,9 +579,10 @@ def test_netlify_settings(netlify):
 
 
 def test_generic_hmac_settings_from_strings(clock):
-    tokens = TokenFactory("HS256", issuer="https://id.example/", audience="api", clock=clock)
     secret = "g" * 64
-    tokens.signing_key = secret.encode()
+    tokens = TokenFactory(
+        "HS256", issuer="https://id.example/", audience="api", clock=clock, key=secret
+    )
     gate = gate_from_config(
         {
             "JWTGATE_ISSUER": "https://id.example/",
@@ -630,6 +631,25 @@ def test_generic_public_key_settings(rs256, clock):
         assert user is not None
         assert user.subject == "k"
         assert user.roles == frozenset({"r"})
+
+
+def test_csrf_settings(netlify):
+    base = {"JWTGATE_NETLIFY_JWT_SECRET": "n" * 40}
+    assert gate_from_config(base).csrf is not None  # on by default
+    assert gate_from_config({**base, "JWTGATE_CSRF": "false"}).csrf is None
+    gate = gate_from_config(
+        {
+            **base,
+            "JWTGATE_CSRF_TRUSTED_ORIGINS": "https://app.example.com, https://admin.example.com",
+            "JWTGATE_CSRF_HEADER": "X-Requested-With",
+        }
+    )
+    assert gate.csrf.trusted_origins == {"https://app.example.com", "https://admin.example.com"}
+    assert gate.csrf.header == "x-requested-with"
+    with pytest.raises(ConfigurationError, match="JWTGATE_CSRF"):
+        gate_from_config({**base, "JWTGATE_CSRF": "no", "JWTGATE_CSRF_HEADER": "X-A"})
+    with pytest.raises(ConfigurationError, match="JWTGATE_CSRF_"):
+        gate_from_config({**base, "JWTGATE_CSRF_TRUSTED_ORIGINS": "app.example.com"})
 
 
 def test_settings_that_are_none_or_empty_count_as_unset():

@@ -159,9 +159,7 @@ def stop(process: subprocess.Popen[str]) -> None:
 
 def development_tokens() -> TokenFactory:
     """Netlify-shaped tokens signed with the development key the example trusts by default."""
-    tokens = TokenFactory.netlify()
-    tokens.signing_key = DEVELOPMENT_SECRET.encode()
-    return tokens
+    return TokenFactory.netlify(secret=DEVELOPMENT_SECRET)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -359,8 +357,7 @@ def test_concurrent_requests_each_see_their_own_user(dev_server, tokens):
 
 def test_a_real_netlify_secret_replaces_the_development_key(tokens):
     secret = secrets.token_urlsafe(48)
-    site_tokens = TokenFactory.netlify()
-    site_tokens.signing_key = secret.encode()
+    site_tokens = TokenFactory.netlify(secret=secret)
     with gunicorn(
         JWTGATE_NETLIFY_JWT_SECRET=secret,
         JWTGATE_SOURCES="cookie:nf_jwt,bearer,header:privy-id-token",
