@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
-from .context import current_auth
+from .context import _current
 from .errors import ConfigurationError, Forbidden, MissingToken
 
 __all__ = ["check_access", "require_auth", "require_roles"]
@@ -23,8 +23,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def check_access(roles: tuple[str, ...] = (), any_of: tuple[str, ...] | None = None) -> None:
-    """Raise the right ``AuthError`` unless the current user may pass."""
-    auth = current_auth()
+    """Raise the right ``AuthError`` unless the current user may pass.
+
+    401 without a user (the refused token's own error when one was sent, else
+    a plain challenge), 403 ``insufficient_scope`` when roles are lacking;
+    CORS preflights pass. ``RuntimeError`` outside a jwtgate middleware: a
+    protected view that nothing authenticates is a bug, never an open door.
+    """
+    auth = _current.get()
     if auth is None:
         raise RuntimeError(
             "jwtgate: no authentication in this context; "
@@ -35,7 +41,7 @@ def check_access(roles: tuple[str, ...] = (), any_of: tuple[str, ...] | None = N
     user = auth.user
     if not user.is_authenticated:
         raise auth.error if auth.error is not None else MissingToken()
-    if not user.has_roles(*roles, any_of=any_of):
+    if (roles or any_of is not None) and not user.has_roles(*roles, any_of=any_of):
         raise Forbidden(roles=roles or any_of or ())
 
 
@@ -71,11 +77,12 @@ def require_auth(func: F | None = None) -> F | Callable[[F], F]:
 
 
 def require_roles(*roles: str, any_of: Iterable[str] | None = None) -> Callable[[F], F]:
-    """Let in users holding every one of ``roles`` (and at least one of ``any_of``).
+    """Let in users holding every one of ``roles``, or at least one of ``any_of``.
 
     ``@require_roles("admin")``, ``@require_roles("admin", "billing")`` or
-    ``@require_roles(any_of=["admin", "editor"])``. Misuse is refused when the
-    module is imported, not at the first request.
+    ``@require_roles(any_of=["admin", "editor"])``; one form or the other, not
+    both. Misuse is refused when the module is imported, not at the first
+    request.
     """
     given: tuple[Any, ...] = roles
     if given and callable(given[0]):

@@ -158,6 +158,27 @@ class Gate:
             raise InvalidToken("The token is too large")
         return found
 
+    def cached_user(self, token: str, source: Source) -> User | None:
+        """The user for ``token`` found in ``source`` if it is verified and cached, else None.
+
+        The adapters' fast path: a hit costs a dictionary lookup. The caller
+        must know that ``find_token`` would return ``(token, source)``, and for
+        a cookie source must run ``csrf.check(view)`` first, as ``authenticate``
+        does. Raises ``RevokedToken`` like ``authenticate``.
+        """
+        # The cache's own get(), inlined: one call less on every request.
+        entry = self._cache._entries.get(token)
+        if entry is None:
+            return None
+        user, deadline = entry
+        if deadline <= self._clock():
+            return None  # expired: authenticate() evicts it and decides
+        if user.source != source.spec:
+            user = user.with_source(source.spec)
+        if self._is_revoked is not None and self._is_revoked(user):
+            raise RevokedToken()
+        return user
+
     def clear_cache(self) -> None:
         """Forget every verified token (e.g. after revoking users or rotating keys)."""
         self._cache.clear()

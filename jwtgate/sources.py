@@ -117,20 +117,29 @@ def cookie_values(cookie_headers: Iterable[str], name: str) -> list[str]:
 
     Written here rather than with ``werkzeug.http.parse_cookie`` because this
     runs on every request and only one name is wanted: a targeted scan costs
-    about a twentieth of parsing every cookie.
+    about a twentieth of parsing every cookie. It finds the name with
+    ``str.find`` rather than splitting the header, which would copy a
+    kilobyte-long token several times; the result is that of splitting on
+    ``;``, stripping each part and keeping the parts that start ``name=``.
     """
     found: list[str] = []
     prefix = name + "="
+    size = len(prefix)
     for header in cookie_headers:
-        if prefix not in header:
-            continue
-        for part in header.split(";"):
-            part = part.strip()
-            if part.startswith(prefix):
-                value = part[len(prefix) :]
-                if len(value) >= 2 and value[0] == value[-1] == '"':
-                    value = value[1:-1]
-                found.append(value)
+        start = header.find(prefix)
+        while start >= 0:
+            before = start
+            while before and header[before - 1].isspace():
+                before -= 1
+            if before and header[before - 1] != ";":
+                start = header.find(prefix, start + 1)  # inside another cookie
+                continue
+            end = header.find(";", start + size)
+            value = header[start + size : end if end >= 0 else len(header)].rstrip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            found.append(value)
+            start = header.find(prefix, end) if end >= 0 else -1
     return found
 
 

@@ -1,0 +1,399 @@
+"""examples/flask_app served by gunicorn (threads) on 127.0.0.1, over real sockets.
+
+Each server is a subprocess in its own session, started on port 0 (the port
+is read from gunicorn's log), waited for with bounded timeouts and stopped by
+its PID's process group, also when a test fails.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import queue
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from jwtgate import presets
+from jwtgate.testing import DEVELOPMENT_SECRET, TokenFactory
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "flask_app"
+START_TIMEOUT = 20.0
+REQUEST_TIMEOUT = 10.0
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode()
+
+
+@dataclass
+class Server:
+    port: int
+    pid: int
+
+    def request(self, method="GET", path="/", headers=None, body=None) -> Answer:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            return Answer(response.status, response.headers, response.read())
+        finally:
+            connection.close()
+
+
+def clean_environment(**overrides: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("JWTGATE_", "PRIVY_", "GUNICORN_"))
+    }
+    env.update(overrides)
+    return env
+
+
+@contextmanager
+def gunicorn(**env: str) -> Iterator[Server]:
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        "127.0.0.1:0",
+        "--workers",
+        "1",
+        "--threads",
+        "8",
+        "--no-control-socket",
+        "--graceful-timeout",
+        "2",
+        "--chdir",
+        str(EXAMPLE),
+        "app:create_app()",
+    ]
+    process = subprocess.Popen(
+        command,
+        env=clean_environment(**env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group: master and worker stop together
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    log: list[str] = []
+
+    def read() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.put(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        port = None
+        deadline = time.monotonic() + START_TIMEOUT
+        while port is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or process.poll() is not None:
+                raise RuntimeError("gunicorn did not start:\n" + "".join(log))
+            try:
+                line = lines.get(timeout=min(remaining, 0.5))
+            except queue.Empty:
+                continue
+            log.append(line)
+            found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", line)
+            if found:
+                port = int(found.group(1))
+        server = Server(port=port, pid=process.pid)
+        while True:  # the worker boots after the master listens
+            try:
+                if server.request(path="/").status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("gunicorn's worker did not answer:\n" + "".join(log))
+            time.sleep(0.05)
+        yield server
+    finally:
+        stop(process)
+        reader.join(timeout=10)  # the pipe ends with the process
+        assert process.stderr is not None
+        process.stderr.close()
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    """SIGTERM the server's process group (master and worker), SIGKILL if it lingers."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    assert process.returncode is not None
+
+
+def development_tokens() -> TokenFactory:
+    """Netlify-shaped tokens signed with the development key the example trusts by default."""
+    return TokenFactory.netlify(secret=DEVELOPMENT_SECRET)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+@pytest.fixture(scope="module")
+def dev_server() -> Iterator[Server]:
+    with gunicorn() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def tokens() -> TokenFactory:
+    return development_tokens()
+
+
+# --- the example with no setup (development key) -------------------------------------------
+
+
+def test_the_public_page_answers_anonymously(dev_server):
+    answer = dev_server.request(path="/", headers=BROWSER)
+    assert answer.status == 200
+    assert "Development mode" in answer.text
+    assert "Log in" in answer.text
+
+
+def test_no_token_is_401_with_a_plain_bearer_challenge(dev_server):
+    answer = dev_server.request(path="/api/me")
+    assert answer.status == 401
+    assert answer.headers["WWW-Authenticate"] == "Bearer"
+    assert answer.json == {
+        "error": "missing_token",
+        "error_description": "Authentication is required",
+    }
+
+
+def test_a_bearer_token_is_accepted(dev_server, tokens):
+    answer = dev_server.request(path="/api/me", headers=bearer(tokens.token(sub="u-bearer")))
+    assert answer.status == 200
+    assert answer.json["sub"] == "u-bearer"
+    assert answer.json["source"] == "bearer"
+    assert dev_server.request(path="/me", headers=bearer(tokens.token(sub="x"))).status == 200
+
+
+def test_the_nf_jwt_cookie_is_accepted(dev_server, tokens):
+    token = tokens.token(sub="u-cookie", email="c@example.com")
+    answer = dev_server.request(path="/api/me", headers={"Cookie": f"theme=dark; nf_jwt={token}"})
+    assert answer.status == 200
+    assert answer.json["sub"] == "u-cookie"
+    assert answer.json["email"] == "c@example.com"
+    assert answer.json["source"] == "cookie:nf_jwt"
+
+
+def test_roles_decide_403_or_200(dev_server, tokens):
+    refused = dev_server.request(path="/api/admin", headers=bearer(tokens.token(roles=["editor"])))
+    assert refused.status == 403
+    assert refused.json["error"] == "insufficient_scope"
+    assert refused.headers["WWW-Authenticate"] == (
+        'Bearer error="insufficient_scope", error_description="Insufficient roles", scope="admin"'
+    )
+    admin = dev_server.request(
+        path="/api/admin", headers=bearer(tokens.token(sub="boss", roles=["admin"]))
+    )
+    assert admin.status == 200
+    assert admin.json["admin"] == "boss"
+
+
+@pytest.mark.parametrize("bad", ["expired", "wrong_signature", "tampered", "alg_none"])
+def test_bad_tokens_are_401_invalid_token_and_never_echoed(dev_server, tokens, bad):
+    token = getattr(tokens, bad)(sub="mallory", roles=["admin"])
+    answer = dev_server.request(path="/api/admin", headers=bearer(token))
+    assert answer.status == 401
+    assert answer.json["error"] == "invalid_token"
+    assert answer.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
+    assert token not in answer.text
+    assert token not in str(answer.headers)
+    if bad == "expired":
+        assert "expired" in answer.json["error_description"]
+
+
+def test_a_bad_token_on_the_public_page_is_just_anonymous(dev_server, tokens):
+    answer = dev_server.request(path="/", headers=bearer(tokens.expired()))
+    assert answer.status == 200
+
+
+def test_a_malformed_authorization_header_is_400(dev_server):
+    answer = dev_server.request(path="/api/me", headers={"Authorization": "Bearer a b"})
+    assert answer.status == 400
+    assert answer.json["error"] == "invalid_request"
+
+
+def test_a_browser_is_sent_to_login_and_an_api_client_is_not(dev_server):
+    page = dev_server.request(path="/admin", headers=BROWSER)
+    assert page.status == 302
+    assert page.headers["Location"].endswith("/login?next=%2Fadmin")
+    api = dev_server.request(path="/admin", headers={"Accept": "application/json"})
+    assert api.status == 401
+
+
+def test_comments_need_a_login_to_post(dev_server, tokens):
+    body = json.dumps({"text": "Posted over a real socket"})
+    json_type = {"Content-Type": "application/json"}
+    assert dev_server.request("POST", "/comments", headers=json_type, body=body).status == 401
+    cookie = {"Cookie": f"nf_jwt={tokens.token(sub='poster', email='poster@example.com')}"}
+    same_origin = {**json_type, **cookie, "Origin": f"http://127.0.0.1:{dev_server.port}"}
+    posted = dev_server.request("POST", "/comments", headers=same_origin, body=body)
+    assert posted.status == 201
+    assert posted.json["sub"] == "poster"
+    listed = dev_server.request(path="/comments").json
+    assert any(c["text"] == "Posted over a real socket" for c in listed)
+    by_api = {**json_type, **bearer(tokens.token(sub="api-client"))}
+    assert dev_server.request("POST", "/comments", headers=by_api, body=body).status == 201
+
+
+def test_a_cross_site_post_with_the_cookie_is_refused(dev_server, tokens):
+    cookie = {"Cookie": f"nf_jwt={tokens.token(sub='victim')}"}
+    assert dev_server.request(path="/api/me", headers=cookie).status == 200  # now cached
+    body = json.dumps({"text": "forged"})
+    for evidence in ({}, {"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        headers = {"Content-Type": "application/json", **cookie, **evidence}
+        answer = dev_server.request("POST", "/comments", headers=headers, body=body)
+        assert answer.status == 403
+        assert answer.json["error"] == "csrf_rejected"
+    form = dev_server.request(
+        "POST",
+        "/comments",
+        headers={
+            **cookie,
+            "Origin": f"http://127.0.0.1:{dev_server.port}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+        body="text=not-json",
+    )
+    assert form.status == 415
+
+
+def test_client_context_has_the_netlify_functions_shape(dev_server, tokens):
+    answer = dev_server.request(path="/api/context", headers=bearer(tokens.token(sub="fn-user")))
+    assert answer.json["identity"]["url"].endswith("/.netlify/identity")
+    assert answer.json["user"]["sub"] == "fn-user"
+    assert "user" not in dev_server.request(path="/api/context").json
+
+
+def test_development_login_sets_a_cookie_that_works(dev_server):
+    login = dev_server.request(
+        "POST",
+        "/login",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        body=urlencode({"role": "admin", "next": "/admin"}),
+    )
+    assert login.status == 303
+    assert login.headers["Location"].endswith("/admin")
+    cookie = login.headers["Set-Cookie"]
+    assert cookie.startswith("nf_jwt=")
+    assert "HttpOnly" in cookie
+    token = cookie.split(";")[0].split("=", 1)[1]
+    answer = dev_server.request(path="/api/admin", headers={"Cookie": f"nf_jwt={token}"})
+    assert answer.status == 200
+
+
+def test_development_login_never_redirects_off_site(dev_server):
+    login = dev_server.request(
+        "POST",
+        "/login",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        body=urlencode({"role": "reader", "next": "//evil.example/"}),
+    )
+    assert login.status == 303
+    assert login.headers["Location"] in ("/", f"http://127.0.0.1:{dev_server.port}/")
+
+
+def test_concurrent_requests_each_see_their_own_user(dev_server, tokens):
+    users = [f"thread-{i}" for i in range(12)]
+    minted = {user: tokens.token(sub=user) for user in users}
+
+    def run(user: str) -> list[str | None]:
+        seen = []
+        for _ in range(8):
+            answer = dev_server.request(path="/api/me", headers=bearer(minted[user]))
+            seen.append(answer.json.get("sub") if answer.status == 200 else None)
+        return seen
+
+    with ThreadPoolExecutor(max_workers=len(users)) as pool:
+        results = dict(zip(users, pool.map(run, users), strict=True))
+    for user, seen in results.items():
+        assert seen == [user] * 8
+
+
+# --- environment switches ----------------------------------------------------------------
+
+
+def test_a_real_netlify_secret_replaces_the_development_key(tokens):
+    secret = secrets.token_urlsafe(48)
+    site_tokens = TokenFactory.netlify(secret=secret)
+    with gunicorn(
+        JWTGATE_NETLIFY_JWT_SECRET=secret,
+        JWTGATE_SOURCES="cookie:nf_jwt,bearer,header:privy-id-token",
+    ) as server:
+        page = server.request(path="/", headers=BROWSER)
+        assert "Development mode" not in page.text
+        dev = server.request(path="/api/me", headers=bearer(tokens.token(sub="dev")))
+        assert dev.status == 401
+        assert dev.json["error"] == "invalid_token"
+        real = server.request(path="/api/me", headers=bearer(site_tokens.token(sub="site-user")))
+        assert real.status == 200
+        assert real.json["sub"] == "site-user"
+        header = server.request(
+            path="/api/me", headers={"privy-id-token": site_tokens.token(sub="hdr")}
+        )
+        assert header.status == 200
+        assert header.json["source"] == "header:privy-id-token"
+        login = server.request(
+            "POST",
+            "/login",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            body="role=admin",
+        )
+        assert login.status == 404  # no development logins against a real site
+
+
+@pytest.mark.skipif(
+    not hasattr(presets, "privy"), reason="jwtgate.presets.privy is not in this build yet"
+)
+def test_privy_settings_trust_the_privy_app():  # pragma: no cover - runs once the preset lands
+    privy = TokenFactory.privy(app_id="example-app")
+    with gunicorn(PRIVY_APP_ID="example-app", PRIVY_VERIFICATION_KEY=privy.public_pem()) as server:
+        answer = server.request(
+            path="/api/me", headers={"privy-id-token": privy.token(sub="did:privy:abc")}
+        )
+        assert answer.status == 200
+        assert answer.json["sub"] == "did:privy:abc"
+        expired = {"privy-id-token": privy.expired()}
+        assert server.request(path="/api/me", headers=expired).status == 401
