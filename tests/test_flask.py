@@ -734,7 +734,7 @@ def test_a_bad_boolean_setting_is_refused(netlify_gate):
 def test_discovery_and_jwks_url_settings_reach_the_issuer(monkeypatch):
     seen = []
 
-    def fake_remote(issuer, *, jwks_url, discovery):
+    def fake_remote(issuer, *, jwks_url, discovery, options=None):
         seen.append((issuer.issuer, jwks_url, discovery))
         return KeySource()
 
