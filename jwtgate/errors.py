@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 __all__ = [
     "AuthError",
     "ConfigurationError",
+    "CrossSiteRequest",
     "ExpiredToken",
     "Forbidden",
     "ImmatureToken",
@@ -175,6 +176,14 @@ class Forbidden(AuthError):
         if scope:
             params.append(("scope", scope))
         return params
+
+
+class CrossSiteRequest(AuthError):
+    """An unsafe request authenticated by a cookie came without same-origin evidence."""
+
+    code = 403
+    error = "csrf_rejected"
+    default_description = "Cross-site request refused: the request lacks same-origin evidence"
 
 
 class KeysUnavailable(AuthError):

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .cache import ClaimsCache
+from .csrf import CSRFPolicy
 from .errors import (
     AuthError,
     ConfigurationError,
@@ -20,10 +21,10 @@ from .errors import (
     UntrustedIssuer,
 )
 from .issuer import Issuer
-from .jws import parse
+from .jws import DEFAULT_MAX_DEPTH, parse
 from .keys import KeySource
 from .logs import fingerprint, logger
-from .sources import MappingView, RequestView, Source, parse_source
+from .sources import CookieSource, MappingView, RequestView, Source, parse_source
 from .user import User
 
 __all__ = ["Gate"]
@@ -46,6 +47,10 @@ class Gate:
     issuers' own default sources are used, else ``"bearer"``. Verified users
     are cached by token for at most ``cache_ttl`` seconds and never past the
     token's ``exp``. ``is_revoked(user)`` is asked on every request.
+
+    ``csrf`` (on by default) makes an unsafe request whose token came from a
+    cookie show same-origin evidence (see ``CSRFPolicy``); ``False`` turns it
+    off, a ``CSRFPolicy`` configures it.
     """
 
     def __init__(
@@ -58,6 +63,8 @@ class Gate:
         clock: Callable[[], float] = time.time,
         is_revoked: Callable[[User], bool] | None = None,
         max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
+        csrf: bool | CSRFPolicy = True,
+        max_json_depth: int = DEFAULT_MAX_DEPTH,
     ) -> None:
         self.issuers = _check_issuers(issuers)
         self._by_iss = {i.issuer: i for i in self.issuers if i.issuer is not None}
@@ -75,6 +82,16 @@ class Gate:
             raise ConfigurationError("max_token_bytes: must be a whole number")
         if max_token_bytes < 256:
             raise ConfigurationError("max_token_bytes: must be at least 256")
+        if csrf is True:
+            csrf = CSRFPolicy()
+        if csrf is not False and not isinstance(csrf, CSRFPolicy):
+            raise ConfigurationError("csrf: True, False or a CSRFPolicy")
+        self.csrf: CSRFPolicy | None = csrf or None
+        if isinstance(max_json_depth, bool) or not isinstance(max_json_depth, int):
+            raise ConfigurationError("max_json_depth: must be a whole number")
+        if not 2 <= max_json_depth <= 256:
+            raise ConfigurationError("max_json_depth: must be between 2 and 256")
+        self.max_json_depth = max_json_depth
         self.cache_ttl = cache_ttl
         self.max_token_bytes = max_token_bytes
         self._cache = ClaimsCache(cache_size if cache_ttl > 0 else 0)
@@ -170,9 +187,12 @@ class Gate:
         if found is None:
             return None
         token, source = found
+        if self.csrf is not None and isinstance(source, CookieSource):
+            self.csrf.check(view)
         now = self._clock()
         user = self._cache.get(token, now)
         if user is None:
+            source.check(token)
             user = self._verify(token, source.spec, now, refreshed=refreshed)
         elif user.source != source.spec:
             user = user.with_source(source.spec)
@@ -182,7 +202,7 @@ class Gate:
 
     def _verify(self, token: str, source: str, now: float, *, refreshed: bool) -> User:
         try:
-            parsed = parse(token)
+            parsed = parse(token, max_depth=self.max_json_depth)
             issuer = self._issuer_for(parsed.claims.get("iss"))
             alg, kid = issuer.check_header(parsed.header)
             candidates = issuer.keys.keys_for(kid, alg)

@@ -8,7 +8,6 @@ first request.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -21,7 +20,7 @@ from .errors import (
     InvalidSignature,
     InvalidToken,
 )
-from .jws import ParsedToken
+from .jws import JWS
 from .keys import KeySource, StaticKeys, VerificationKey, load_keys, load_secret
 from .sources import Source, parse_source
 from .user import RolesClaim, User, roles_from_claims
@@ -157,7 +156,7 @@ class Issuer:
         return alg, kid
 
     def verify_signature(
-        self, parsed: ParsedToken, alg: str, candidates: Sequence[VerificationKey]
+        self, parsed: JWS, alg: str, candidates: Sequence[VerificationKey]
     ) -> None:
         """Check the signature against ``candidates``, the issuer's keys for the token."""
         if not candidates:
@@ -180,7 +179,8 @@ class Issuer:
             if (
                 isinstance(value, bool)
                 or not isinstance(value, int | float)
-                or not (math.isfinite(value) and 0 <= value <= MAX_NUMERIC_DATE)
+                # Also refuses NaN and infinities, and never converts a huge int to float.
+                or not 0 <= value <= MAX_NUMERIC_DATE
             ):
                 raise InvalidClaims(f"The token's {claim} claim is not a valid date")
         leeway = self.leeway
@@ -263,6 +263,8 @@ def _check_audience(audience: str | Sequence[str] | None) -> frozenset[str] | No
 def _check_roles_claim(roles_claim: RolesClaim) -> RolesClaim:
     if callable(roles_claim):
         return roles_claim
+    if not isinstance(roles_claim, str | list | tuple):
+        raise ConfigurationError("roles_claim: a claim path, a list of paths, or a callable")
     paths = [roles_claim] if isinstance(roles_claim, str) else list(roles_claim)
     if not paths or not all(isinstance(p, str) and p for p in paths):
         raise ConfigurationError("roles_claim: a claim path, a list of paths, or a callable")

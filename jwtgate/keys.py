@@ -240,12 +240,69 @@ def _load_jwk(jwk: Any, algs: frozenset[str]) -> VerificationKey:
     return _bind(loaded, algs, kid=kid, jwk_alg=jwk_alg)
 
 
+# The small primes of the ROCA fingerprint (CVE-2017-15361), and for each the
+# residues that powers of 65537 take modulo it. Infineon's flawed generator
+# made moduli whose residues all fall in these subgroups; a random modulus
+# does so with negligible probability. Checked once, when a key is loaded.
+_ROCA_PRIMES = (
+    3,
+    5,
+    7,
+    11,
+    13,
+    17,
+    19,
+    23,
+    29,
+    31,
+    37,
+    41,
+    43,
+    47,
+    53,
+    59,
+    61,
+    67,
+    71,
+    73,
+    79,
+    83,
+    89,
+    97,
+    101,
+    103,
+    107,
+    109,
+    113,
+    127,
+    131,
+    137,
+    139,
+    149,
+    151,
+    157,
+    163,
+    167,
+)
+_ROCA_RESIDUES = tuple((p, frozenset(pow(65537, k, p) for k in range(p))) for p in _ROCA_PRIMES)
+
+
+def has_roca_fingerprint(modulus: int) -> bool:
+    """True when an RSA modulus bears the ROCA fingerprint: its private key is recoverable."""
+    return all(modulus % p in residues for p, residues in _ROCA_RESIDUES)
+
+
 def _bind(
     key: Any, algs: frozenset[str], *, kid: str | None, jwk_alg: str | None
 ) -> VerificationKey:
     label = f"key {kid!r}" if kid else "key"
-    if isinstance(key, rsa.RSAPublicKey) and key.key_size < RSA_MIN_BITS:
-        raise ConfigurationError(f"key: {label} is RSA with fewer than {RSA_MIN_BITS} bits")
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < RSA_MIN_BITS:
+            raise ConfigurationError(f"key: {label} is RSA with fewer than {RSA_MIN_BITS} bits")
+        if has_roca_fingerprint(key.public_numbers().n):
+            raise ConfigurationError(
+                f"key: {label} was made by a flawed generator (ROCA, CVE-2017-15361)"
+            )
     if isinstance(key, bytes) and not any(family_of(a) == "HMAC" for a in algs):
         raise ConfigurationError(f"key: {label} is a symmetric key; the algorithms are not HS*")
     usable = frozenset(a for a in algs if key_fits(key, a))

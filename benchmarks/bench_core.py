@@ -1,0 +1,148 @@
+"""The core's cost per request: cache hit, cache miss against PyJWT, memory per cached token.
+
+Run: ``python benchmarks/bench_core.py`` (add ``--quick`` for a short run).
+Cases run interleaved in one process (repetition 1 of every case, then
+repetition 2 …) and each figure is the median of the repetitions, so the
+ratios compare cases measured back to back under the same machine noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+import timeit
+import tracemalloc
+from collections.abc import Callable
+
+import jwt
+
+from jwtgate import Gate
+from jwtgate.testing import TokenFactory
+
+ALGORITHMS = ["HS256", "RS256", "ES256", "EdDSA"]
+NOW = time.time()
+
+
+def realistic_claims() -> dict[str, object]:
+    """About the 416-byte payload of the research baselines: a Netlify-like user."""
+    return {
+        "email": "ada.lovelace@example.com",
+        "role": "authenticated",
+        "session_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+        "app_metadata": {
+            "provider": "email",
+            "providers": ["email", "github"],
+            "roles": ["admin", "editor", "billing"],
+        },
+        "user_metadata": {"full_name": "Ada Lovelace", "locale": "en-GB", "plan": "pro"},
+    }
+
+
+def per_call(fn: Callable[[], object], number: int) -> float:
+    """Seconds per call of ``fn`` over ``number`` calls."""
+    return timeit.timeit(fn, number=number) / number
+
+
+def calibrate(fn: Callable[[], object], target: float) -> int:
+    number = 1
+    while True:
+        elapsed = timeit.timeit(fn, number=number)
+        if elapsed >= target / 4:
+            return max(1, int(number * target / elapsed))
+        number *= 4
+
+
+def run_interleaved(
+    cases: dict[str, Callable[[], object]], repeats: int, target: float
+) -> dict[str, float]:
+    numbers = {name: calibrate(fn, target) for name, fn in cases.items()}
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(repeats):
+        for name, fn in cases.items():
+            samples[name].append(per_call(fn, numbers[name]))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def bench_algorithm(algorithm: str, repeats: int, target: float) -> dict[str, float]:
+    tokens = TokenFactory(algorithm, clock=lambda: NOW)
+    token = tokens.token(sub="c0ffee00-1111-2222-3333-444455556666", **realistic_claims())
+    headers = {"Authorization": f"Bearer {token}"}
+    cached = Gate(issuers=[tokens.issuer_config()])
+    uncached = Gate(issuers=[tokens.issuer_config()], cache_size=0)
+    assert cached.authenticate(headers=headers) is not None
+    assert uncached.authenticate(headers=headers) is not None
+    key = tokens.secret if algorithm.startswith("HS") else tokens.public_key
+    options = {"require": ["exp"]}
+
+    def pyjwt_decode() -> object:
+        return jwt.decode(
+            token,
+            key,
+            algorithms=[algorithm],
+            audience="api",
+            issuer=tokens.issuer,
+            options=options,  # type: ignore[arg-type]
+        )
+
+    pyjwt_decode()
+    cases: dict[str, Callable[[], object]] = {
+        "hit": lambda: cached.authenticate(headers=headers),
+        "miss": lambda: uncached.authenticate(headers=headers),
+        "pyjwt": pyjwt_decode,
+    }
+    result = run_interleaved(cases, repeats, target)
+    result["chars"] = len(token)
+    return result
+
+
+def bytes_per_cached_token(count: int) -> tuple[float, int]:
+    """Memory the cache holds per token, with ``count`` distinct tokens cached."""
+    tokens = TokenFactory("HS256", clock=lambda: NOW)
+    minted = [tokens.token(sub=f"user-{i:07d}", **realistic_claims()) for i in range(count)]
+    gate = Gate(issuers=[tokens.issuer_config()], cache_size=count)
+    views = [{"Authorization": f"Bearer {t}"} for t in minted]
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for headers in views:
+        gate.authenticate(headers=headers)
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert gate.cache_size == count
+    return (after - before) / count, len(minted[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter repetitions")
+    args = parser.parse_args()
+    repeats, target = (3, 0.05) if args.quick else (7, 0.15)
+    count = 10_000 if args.quick else 100_000
+
+    print(f"jwtgate core benchmark · Python {sys.version.split()[0]} · PyJWT {jwt.__version__}")
+    print(f"median of {repeats} interleaved repetitions; µs per authenticate() call\n")
+    header = (
+        f"{'alg':<7}{'token':>7}{'cache hit':>11}{'cache miss':>12}"
+        f"{'jwt.decode':>12}{'miss/decode':>13}"
+    )
+    print(header)
+    print("-" * len(header))
+    for algorithm in ALGORITHMS:
+        r = bench_algorithm(algorithm, repeats, target)
+        print(
+            f"{algorithm:<7}{int(r['chars']):>7}{r['hit'] * 1e6:>11.2f}{r['miss'] * 1e6:>12.1f}"
+            f"{r['pyjwt'] * 1e6:>12.1f}{r['miss'] / r['pyjwt']:>12.2f}×"
+        )
+    per_token, chars = bytes_per_cached_token(count)
+    print(
+        f"\nmemory: {per_token:,.0f} bytes per cached token "
+        f"({count:,} distinct {chars}-char HS256 tokens cached, token text included)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,7 @@
+"""``python -m jwtgate``: the same as the ``jwtgate`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

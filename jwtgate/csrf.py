@@ -1,0 +1,79 @@
+"""Cross-site request forgery protection for tokens that arrive in cookies.
+
+A browser attaches cookies to every request to their site, including ones a
+hostile page makes it send. Tokens such as Netlify's ``nf_jwt`` or Privy's
+``privy-id-token`` are set by a third party and carry no CSRF claim, so
+double-submit schemes that rely on one don't apply. Instead an unsafe request
+(POST, PUT, PATCH, DELETE …) authenticated by a cookie must show same-origin
+evidence: ``Sec-Fetch-Site: same-origin``, an ``Origin`` that is the request's
+own or a trusted one, or a custom header that a cross-site page cannot send
+without a CORS preflight. Tokens in headers need none of this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .errors import ConfigurationError, CrossSiteRequest
+from .sources import RequestView
+
+__all__ = ["SAFE_METHODS", "CSRFPolicy"]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def _origin(value: str) -> str:
+    return value.strip().rstrip("/").lower()
+
+
+class CSRFPolicy:
+    """The same-origin evidence an unsafe, cookie-authenticated request must carry.
+
+    ``trusted_origins``: other origins allowed to send such requests (e.g. a
+    front end on another host: ``"https://app.example.com"``); the request's
+    own origin (scheme + ``Host``) is always trusted. ``header``: a custom
+    header whose presence is enough (e.g. ``"X-Requested-With"``).
+    """
+
+    __slots__ = ("header", "trusted_origins")
+
+    def __init__(self, *, trusted_origins: Iterable[str] = (), header: str | None = None) -> None:
+        if isinstance(trusted_origins, str):
+            raise ConfigurationError("csrf: trusted_origins must be a list of origins")
+        origins = frozenset(_origin(o) for o in trusted_origins)
+        for origin in origins:
+            if not origin.startswith(("https://", "http://")) or origin.count("/") != 2:
+                raise ConfigurationError(
+                    f'csrf: {origin!r} is not an origin such as "https://app.example.com"'
+                )
+        if header is not None and (not isinstance(header, str) or not header.strip()):
+            raise ConfigurationError("csrf: header must be a header name, or None")
+        self.trusted_origins = origins
+        self.header = header.strip().lower() if header else None
+
+    def check(self, view: RequestView) -> None:
+        """Raise ``CrossSiteRequest`` unless the request shows same-origin evidence."""
+        if view.method.upper() in SAFE_METHODS:
+            return
+        if self.header is not None and view.header_values(self.header):
+            return
+        fetch_site = view.header_values("sec-fetch-site")
+        if fetch_site and fetch_site[0].strip().lower() == "same-origin":
+            return
+        origins = view.header_values("origin")
+        if origins:
+            origin = _origin(origins[0])
+            if origin in self.trusted_origins or origin == self._own_origin(view):
+                return
+        raise CrossSiteRequest()
+
+    @staticmethod
+    def _own_origin(view: RequestView) -> str | None:
+        hosts = view.header_values("host")
+        if not hosts:
+            return None
+        return _origin(f"{view.scheme}://{hosts[0]}")
+
+    def __repr__(self) -> str:
+        origins = sorted(self.trusted_origins)
+        return f"CSRFPolicy(trusted_origins={origins!r}, header={self.header!r})"

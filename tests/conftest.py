@@ -1,0 +1,60 @@
+"""Shared fixtures: a frozen clock and token factories with their gates."""
+
+from __future__ import annotations
+
+import pytest
+
+from jwtgate import Gate
+from jwtgate.testing import TokenFactory
+
+pytest_plugins = ["jwtgate.testing.pytest_plugin"]
+
+NOW = 1_800_000_000.0
+
+
+class FrozenClock:
+    """A clock tests move by hand, so nothing ever sleeps."""
+
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture(scope="session")
+def _factories() -> dict[str, TokenFactory]:
+    # Key generation is the slow part: one factory per algorithm per session.
+    return {}
+
+
+@pytest.fixture
+def make_factory(_factories, clock):
+    """A TokenFactory for an algorithm (cached keys), bound to the test's frozen clock."""
+
+    def make(algorithm: str = "RS256") -> TokenFactory:
+        if algorithm not in _factories:
+            _factories[algorithm] = TokenFactory(algorithm)
+        factory = _factories[algorithm]
+        factory.clock = clock
+        return factory
+
+    return make
+
+
+@pytest.fixture
+def rs256(make_factory) -> TokenFactory:
+    return make_factory("RS256")
+
+
+@pytest.fixture
+def gate(rs256, clock) -> Gate:
+    return Gate(issuers=[rs256.issuer_config()], clock=clock)

@@ -1,0 +1,87 @@
+"""Strict parsing of compact JWS: three canonical base64url segments of JSON objects."""
+
+from __future__ import annotations
+
+import pytest
+
+from jwtgate import InvalidToken
+from jwtgate.jws import parse
+
+from .tokens import b64
+
+HEADER = b64('{"alg":"HS256"}')
+PAYLOAD = b64('{"sub":"u"}')
+SIG = b64(b"\x01" * 32)
+
+
+def t(h: str | bytes = '{"alg":"HS256"}', p: str | bytes = '{"sub":"u"}') -> str:
+    return f"{b64(h)}.{b64(p)}.{SIG}"
+
+
+def test_parse_returns_header_claims_and_signing_input():
+    parsed = parse(f"{HEADER}.{PAYLOAD}.{SIG}")
+    assert parsed.header == {"alg": "HS256"}
+    assert parsed.claims == {"sub": "u"}
+    assert parsed.signing_input == f"{HEADER}.{PAYLOAD}".encode()
+    assert parsed.signature == b"\x01" * 32
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        ("", "malformed"),
+        ("abc", "malformed"),
+        (f"{HEADER}.{PAYLOAD}", "malformed"),
+        (f"{HEADER}.{PAYLOAD}.", "Unsigned"),
+        (f"{HEADER}..{SIG}", "payload is not valid JSON"),
+        (f"{HEADER}.{PAYLOAD}.{SIG}.x", "malformed"),
+        (f"{HEADER}.{PAYLOAD}.{SIG}.x.y", "Encrypted tokens"),
+        (f"{HEADER}.{PAYLOAD}.{SIG}=", "malformed"),
+        (f"{HEADER}=.{PAYLOAD}.{SIG}", "malformed"),
+        (f"{HEADER}.{PAYLOAD}.{SIG[:-1]}+", "malformed"),
+        (f"{HEADER}.{PAYLOAD}.{SIG[:-1]}/", "malformed"),
+        (f" {HEADER}.{PAYLOAD}.{SIG}", "malformed"),
+        (f"{HEADER}.{PAYLOAD}.{SIG}\n", "malformed"),
+        (f"{HEADER}.{PAYLOAD} .{SIG}", "malformed"),
+        (f"{HEADER}.{PAYLOAD}.{SIG[:-1]}é", "malformed"),
+        # 4n+1 characters can't be base64 at all.
+        (f"{HEADER}.{PAYLOAD}.A", "malformed"),
+        # Non-canonical: the unused low bits of the last character are not zero.
+        (f"{HEADER}.{PAYLOAD}.{b64(b'ab')[:-1]}x", "malformed"),
+        (f"{HEADER}.{PAYLOAD}.{b64(b'a')[:-1]}B", "malformed"),
+        (t(h="[1]"), "header is not a JSON object"),
+        (t(p='"s"'), "payload is not a JSON object"),
+        (t(p="null"), "payload is not a JSON object"),
+        (t(p="{"), "payload is not valid JSON"),
+        (t(p=b'{"a":"\xff"}'), "payload is not valid JSON"),
+        (t(p=b"\xef\xbb\xbf{}"), "payload is not valid JSON"),
+        (t(p='{"a":1,"a":2}'), "duplicate JSON members"),
+        (t(h='{"alg":"HS256","alg":"none"}'), "duplicate"),
+        (t(p='{"a":{"b":1,"b":1}}'), "duplicate"),
+        (t(p='{"a":"\\ud800"}'), "not valid UTF-8"),
+        (t(p='{"a":"x\\uDFFFy"}'), "not valid UTF-8"),
+        (t(p='{"\\udbff":1}'), "not valid UTF-8"),
+        (t(h='{"alg":"HS256","kid":"\\ud800"}'), "header is not valid UTF-8"),
+        (t(p='{"a":NaN}'), "non-finite"),
+        (t(p='{"a":Infinity}'), "non-finite"),
+        (t(p='{"a":-Infinity}'), "non-finite"),
+        (t(p='{"a":' + "9" * 5000 + "}"), "not valid JSON"),
+        (t(p='{"a":' + "[" * 100_000 + "]" * 100_000 + "}"), "not valid JSON"),
+    ],
+)
+def test_malformed_tokens_are_invalid_token(token, message):
+    with pytest.raises(InvalidToken, match=message) as info:
+        parse(token)
+    assert info.value.status == 401
+    assert info.value.error == "invalid_token"
+
+
+def test_escaped_surrogate_pairs_are_fine():
+    assert parse(t(p='{"a":"\\ud83d\\ude00"}')).claims["a"] == "\U0001f600"
+
+
+def test_arrays_become_tuples_and_objects_read_only():
+    parsed = parse(t(p='{"r":[[1],{"x":[2]}]}'))
+    assert parsed.claims["r"] == ((1,), {"x": (2,)})
+    with pytest.raises(TypeError):
+        parsed.claims["r"][1]["x"] = 3
