@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Seque
 from typing import TYPE_CHECKING, Any, Final
 
 from .context import RequestAuth, reset_auth, set_auth
+from .csrf import SAFE_METHODS, CSRFPolicy
 from .errors import AuthError, ConfigurationError
 from .gate import Gate
 from .logs import logger
@@ -96,6 +97,8 @@ _Entry = tuple[RequestAuth, Credentials, User | None]
 _NO_CREDENTIALS: Final = Credentials()
 _ANONYMOUS: Final = (RequestAuth(), _NO_CREDENTIALS, None)
 _PREFLIGHT: Final = (RequestAuth(preflight=True), _NO_CREDENTIALS, None)
+# A websocket's origin is the http(s) origin of the page that opened it.
+_HTTP_SCHEMES: Final[dict[str, str]] = {"ws": "http", "wss": "https"}
 # Header names as ASGI gives them (lowercase bytes), per lowercase ``str`` name.
 _ENCODED_NAMES: dict[str, bytes] = {}
 
@@ -103,12 +106,14 @@ _ENCODED_NAMES: dict[str, bytes] = {}
 class ScopeView(RequestView):
     """A ``RequestView`` over an ASGI scope; nothing is decoded unless a source asks."""
 
-    __slots__ = ("_scope", "method", "path")
+    __slots__ = ("_scope", "method", "path", "scheme")
 
     def __init__(self, scope: Scope) -> None:
         self._scope = scope
         self.method = scope.get("method", "GET")
         self.path = scope.get("path", "/")
+        scheme: str = scope.get("scheme", "http")
+        self.scheme = _HTTP_SCHEMES.get(scheme, scheme)
 
     def header_values(self, name: str) -> list[str]:
         key = _ENCODED_NAMES.get(name)
@@ -214,6 +219,8 @@ class GateMiddleware:
         self._memo_get = self._memo.get
         self._still_valid = gate.still_valid
         self._key = _key_plan(gate)
+        # The CSRF policy, when a token may come from a cookie (else there is nothing to check).
+        self._csrf = gate.csrf if any(isinstance(s, CookieSource) for s in gate.sources) else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -231,10 +238,17 @@ class GateMiddleware:
                 entry = _ANONYMOUS
             else:
                 entry = self._memo_get(key)
-                if entry is not None and entry[2] is not None and not self._still_valid(entry[2]):
+                user = None if entry is None else entry[2]
+                if user is not None and (
+                    not self._still_valid(user)
+                    # An unsafe request with a cookie token needs the gate's CSRF check.
+                    or (self._csrf is not None and _unsafe_with_cookie(scope, user))
+                ):
                     entry = None
         if entry is None:
             entry = await self._authenticate(scope)
+        if kind == "websocket" and self._csrf is not None:
+            entry = self._check_websocket_origin(scope, entry, self._csrf)
         auth = entry[0]
         error = auth.error
         scope = dict(scope)
@@ -271,6 +285,25 @@ class GateMiddleware:
             reset_auth(token)
 
     # --- authentication ------------------------------------------------------------
+
+    @staticmethod
+    def _check_websocket_origin(scope: Scope, entry: _Entry, csrf: CSRFPolicy) -> _Entry:
+        """Refuse a cookie-authenticated websocket opened by another site's page.
+
+        A handshake is a GET, which the gate treats as safe, but browsers send
+        it cross-site with the site's cookies (cross-site websocket hijacking):
+        so it must show the same same-origin evidence as an unsafe request.
+        """
+        user = entry[2]
+        if user is None or not user.source.startswith("cookie:"):
+            return entry
+        view = ScopeView(scope)
+        view.method = "WEBSOCKET"  # not a safe method: the policy looks at the evidence
+        try:
+            csrf.check(view)
+        except AuthError as exc:
+            return RequestAuth(error=exc), _NO_CREDENTIALS, None
+        return entry
 
     async def _authenticate(self, scope: Scope) -> _Entry:
         """Ask the gate (the slow path), and remember a success for the fast one."""
@@ -357,6 +390,15 @@ async def _send_http_error(send: Send, error: AuthError) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def _unsafe_with_cookie(scope: Scope, user: User) -> bool:
+    """True for an unsafe HTTP request whose token came from a cookie (CSRF applies)."""
+    return (
+        scope["type"] == "http"
+        and scope["method"] not in SAFE_METHODS
+        and user.source.startswith("cookie:")
+    )
 
 
 def _is_preflight(scope: Scope) -> bool:

@@ -5,8 +5,9 @@ Starlette needs nothing more than the middleware: ``request.user``,
 ``@require_roles`` all work with it. This module adds the few helpers an
 endpoint may want: the user or the refusal in one call, the standard
 refusal as a Starlette ``Response`` (for a websocket's
-``send_denial_response``, say), and ``gate_middleware`` for
-``Starlette(middleware=[...])``.
+``send_denial_response``, say), ``gate_middleware`` for
+``Starlette(middleware=[...])``, and ``exception_handlers`` for apps that
+wrap the whole Starlette app in the middleware instead.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from .user import User
 __all__ = [
     "current_user",
     "error_response",
+    "exception_handlers",
     "gate_middleware",
+    "handle_auth_error",
     "optional_user",
     "require_auth",
     "require_roles",
@@ -64,6 +67,24 @@ def optional_user(connection: HTTPConnection) -> User | None:
     """The verified user, or ``None`` when there is no token or it was refused."""
     user, _error = _request_auth(connection)
     return user if user.is_authenticated else None
+
+
+async def handle_auth_error(connection: HTTPConnection, exc: Exception) -> Response:
+    """Starlette exception handler: an ``AuthError`` becomes the standard refusal.
+
+    Only needed when ``GateMiddleware`` wraps the whole Starlette app from
+    outside (``GateMiddleware(app, gate)``): Starlette's outermost layer turns
+    any exception it does not handle into a 500 before an outer middleware
+    sees it. On a websocket the error is raised on, for the middleware to
+    answer with a denial response or a close.
+    """
+    if not isinstance(exc, AuthError) or connection.scope["type"] != "http":
+        raise exc
+    return error_response(exc)
+
+
+#: ``Starlette(exception_handlers=jwtgate.starlette.exception_handlers)``.
+exception_handlers: dict[Any, Any] = {AuthError: handle_auth_error}
 
 
 def error_response(error: AuthError) -> Response:

@@ -211,7 +211,7 @@ def test_require_roles_on_a_sync_path_operation_run_in_a_thread(client, tokens):
 def test_a_websocket_route_gets_the_user_from_the_dependency(client, tokens):
     client.cookies.set("nf_jwt", tokens.token(sub="ws"))
 
-    with client.websocket_connect("/ws") as ws:
+    with client.websocket_connect("/ws", headers={"Origin": "http://testserver"}) as ws:
         ws.send_text("ping")
         assert ws.receive_text() == "ws: ping"
 

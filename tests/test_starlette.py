@@ -23,7 +23,13 @@ from jwtgate import Gate, Issuer, MissingToken
 from jwtgate.asgi import GateMiddleware
 from jwtgate.decorators import require_auth, require_roles
 from jwtgate.keys import KeySource, VerificationKey, load_secret
-from jwtgate.starlette import current_user, error_response, gate_middleware, optional_user
+from jwtgate.starlette import (
+    current_user,
+    error_response,
+    exception_handlers,
+    gate_middleware,
+    optional_user,
+)
 from jwtgate.testing import TokenFactory
 
 
@@ -179,6 +185,23 @@ def test_current_user_raises_the_refused_tokens_error(client, tokens):
     assert response.json()["error_description"] == "The token has expired"
 
 
+def test_around_the_whole_app_refusals_need_the_exception_handlers(gate, tokens):
+    routes = [Route("/me", me), WebSocketRoute("/ws", echo)]
+    bare = TestClient(GateMiddleware(Starlette(routes=routes), gate), raise_server_exceptions=False)
+    handled = TestClient(
+        GateMiddleware(Starlette(routes=routes, exception_handlers=exception_handlers), gate)
+    )
+
+    assert bare.get("/me").status_code == 500
+    response = handled.get("/me")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert handled.get("/me", headers=tokens.headers(sub="x")).json()["sub"] == "x"
+    with pytest.raises(WebSocketDenialResponse) as denied, handled.websocket_connect("/ws"):
+        pass
+    assert denied.value.status_code == 401
+
+
 def test_helpers_without_the_middleware_say_what_is_missing():
     app = Starlette(routes=[Route("/", helpers)])
 
@@ -193,6 +216,40 @@ def test_error_response_is_the_standard_refusal():
     assert response.headers["www-authenticate"] == "Bearer"
     assert response.headers["content-type"] == "application/json"
     assert response.body == MissingToken().body()
+
+
+async def update(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(f"updated by {current_user(request).subject}")
+
+
+def test_an_unsafe_cookie_request_needs_same_origin_evidence_even_when_remembered(gate, tokens):
+    app = Starlette(
+        routes=[Route("/u", update, methods=["GET", "POST"])],
+        middleware=[gate_middleware(gate)],
+    )
+    client = TestClient(app)
+    client.cookies.set("jwt", tokens.token(sub="c9"))
+    assert client.get("/u").text == "updated by c9"  # remembered now
+
+    refused = client.post("/u")
+    allowed = client.post("/u", headers={"Origin": "http://testserver"})
+
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "csrf_rejected"
+    assert allowed.text == "updated by c9"
+
+
+def test_an_unsafe_bearer_request_needs_no_origin(gate, tokens):
+    app = Starlette(routes=[Route("/u", update, methods=["POST"])])
+    # Wrapping the whole app works too, with jwtgate's exception handlers registered.
+    app = Starlette(
+        routes=[Route("/u", update, methods=["POST"])], exception_handlers=exception_handlers
+    )
+    client = TestClient(GateMiddleware(app, gate))
+    headers = tokens.headers(sub="b9")
+
+    assert client.post("/u", headers=headers).text == "updated by b9"
+    assert client.post("/u", headers=headers).text == "updated by b9"
 
 
 def test_reject_invalid_refuses_bad_tokens_even_on_public_pages(gate, tokens):
@@ -230,12 +287,56 @@ def test_lifespan_runs_through_the_middleware(gate, tokens):
 # --- websockets ---------------------------------------------------------------------------
 
 
+SAME_ORIGIN = {"Origin": "http://testserver"}
+
+
 def test_a_websocket_echoes_for_a_user_with_a_cookie(client, tokens):
     client.cookies.set("jwt", tokens.token(sub="w1"))
 
-    with client.websocket_connect("/ws") as ws:
+    with client.websocket_connect("/ws", headers=SAME_ORIGIN) as ws:
         ws.send_text("hi")
         assert ws.receive_text() == "w1: hi"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Origin": "https://evil.test"}, {}, {"Sec-Fetch-Site": "cross-site"}],
+    ids=["foreign-origin", "no-evidence", "cross-site"],
+)
+def test_a_cookie_websocket_from_another_site_is_refused_with_403(client, tokens, headers):
+    token = tokens.token(sub="victim")
+    client.cookies.set("jwt", token)
+
+    with (
+        pytest.raises(WebSocketDenialResponse) as denied,
+        client.websocket_connect("/ws", headers=headers),
+    ):
+        pass
+
+    assert denied.value.status_code == 403
+    assert denied.value.json()["error"] == "csrf_rejected"
+    assert token not in denied.value.text
+
+
+def test_a_bearer_websocket_needs_no_origin(client, tokens):
+    with client.websocket_connect("/ws", headers=tokens.headers(sub="b1")) as ws:
+        ws.send_text("hi")
+        assert ws.receive_text() == "b1: hi"
+
+
+def test_a_cookie_websocket_from_the_same_site_is_accepted_again_from_the_memo(client, tokens):
+    client.cookies.set("jwt", tokens.token(sub="w2"))
+    for headers in (SAME_ORIGIN, {"Sec-Fetch-Site": "same-origin"}, {"Origin": "http://a.b"}):
+        if headers == {"Origin": "http://a.b"}:
+            with (
+                pytest.raises(WebSocketDenialResponse),
+                client.websocket_connect("/ws", headers=headers),
+            ):
+                pass
+            continue
+        with client.websocket_connect("/ws", headers=headers) as ws:
+            ws.send_text("x")
+            assert ws.receive_text() == "w2: x"
 
 
 def test_a_websocket_without_a_token_is_denied_with_http_401(client):
@@ -250,7 +351,10 @@ def test_a_websocket_without_a_token_is_denied_with_http_401(client):
 def test_a_websocket_with_an_expired_token_is_denied_with_invalid_token(client, tokens):
     client.cookies.set("jwt", tokens.expired())
 
-    with pytest.raises(WebSocketDenialResponse) as denied, client.websocket_connect("/ws"):
+    with (
+        pytest.raises(WebSocketDenialResponse) as denied,
+        client.websocket_connect("/ws", headers=SAME_ORIGIN),
+    ):
         pass
 
     assert denied.value.status_code == 401
