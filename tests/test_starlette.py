@@ -427,3 +427,54 @@ def test_a_slow_key_fetch_does_not_block_other_requests(tokens):
     assert elapsed < 0.1
     assert protected.status_code == 200
     assert protected.json()["sub"] == "s1"
+
+
+# --- the example's settings ------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_provider(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("JWTGATE_NETLIFY_JWT_SECRET", "PRIVY_APP_ID", "PRIVY_VERIFICATION_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_the_examples_trust_the_development_secret_by_default(no_provider):
+    from examples.starlette_app.settings import build_gate
+    from jwtgate.testing import DEVELOPMENT_SECRET
+
+    gate = build_gate()
+    token = TokenFactory.netlify(secret=DEVELOPMENT_SECRET).token(sub="dev")
+
+    assert gate.authenticate(headers={"Cookie": f"nf_jwt={token}"}).subject == "dev"
+
+
+def test_the_examples_trust_a_netlify_site_secret_from_the_environment(no_provider):
+    from examples.starlette_app.settings import build_gate
+    from jwtgate import InvalidSignature
+
+    secret = "a-netlify-site-secret-of-32-bytes-or-more"
+    site = TokenFactory.netlify(secret=secret)
+    no_provider.setenv("JWTGATE_NETLIFY_JWT_SECRET", secret)
+    gate = build_gate()
+
+    assert gate.authenticate(headers=site.headers(sub="site-user")).subject == "site-user"
+    with pytest.raises(InvalidSignature):
+        gate.authenticate(headers=TokenFactory.netlify(secret=b"x" * 32).headers())
+
+
+def test_the_examples_trust_a_privy_app_from_the_environment(no_provider):
+    from jwtgate import presets
+
+    if not hasattr(presets, "privy"):
+        pytest.skip("the privy preset is not on this branch yet")
+    from examples.starlette_app.settings import build_gate
+
+    privy_tokens = TokenFactory.privy(app_id="example-app")
+    no_provider.setenv("PRIVY_APP_ID", "example-app")
+    no_provider.setenv("PRIVY_VERIFICATION_KEY", privy_tokens.public_pem())
+    gate = build_gate()
+
+    user = gate.authenticate(headers={"privy-id-token": privy_tokens.token(sub="did:privy:1")})
+    assert user is not None
+    assert user.subject == "did:privy:1"
