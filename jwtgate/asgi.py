@@ -56,18 +56,13 @@ if TYPE_CHECKING:
     class _CredentialsBase:
         scopes: Sequence[str]
 
-        def __init__(self, scopes: Sequence[str] | None = None) -> None: ...
-
 else:
     try:
         from starlette.authentication import AuthCredentials as _CredentialsBase
-    except ImportError:  # pragma: no cover - exercised only without Starlette installed
+    except ImportError:  # Starlette is an optional extra
 
         class _CredentialsBase:
-            """Starlette's ``AuthCredentials`` shape, for apps without Starlette."""
-
-            def __init__(self, scopes=None):
-                self.scopes = [] if scopes is None else list(scopes)
+            """Stands in for Starlette's ``AuthCredentials`` in apps without Starlette."""
 
 
 class Credentials(_CredentialsBase):

@@ -642,3 +642,39 @@ def test_bad_options_fail_at_construction(gate, options, field):
 
     with pytest.raises(ConfigurationError, match=field):
         GateMiddleware(Recorder(), **arguments)
+
+
+def test_the_middleware_works_without_starlette_installed():
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import asyncio, sys
+        sys.modules["starlette"] = None  # as if it were not installed
+        from jwtgate import Gate
+        from jwtgate.asgi import Credentials, GateMiddleware
+        from jwtgate.testing import TokenFactory
+
+        tokens = TokenFactory("HS256")
+        seen = []
+
+        async def app(scope, receive, send):
+            seen.append(scope["auth"])
+
+        scope = {"type": "http", "method": "GET", "path": "/", "query_string": b"",
+                 "headers": [(b"authorization", f"Bearer {tokens.token(roles=['r'])}".encode())]}
+        middleware = GateMiddleware(app, Gate(issuers=[tokens.issuer_config()]))
+        asyncio.run(middleware(scope, None, None))
+        assert "starlette" not in repr(Credentials.__mro__)
+        assert "starlette.authentication" not in sys.modules
+        print(list(seen[0].scopes))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['authenticated', 'r']"
