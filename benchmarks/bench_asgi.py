@@ -2,10 +2,15 @@
 
 Run: ``python benchmarks/bench_asgi.py [--quick]``. Prints a table, asserts nothing.
 
-Each case is an ASGI app called in one event loop with a prebuilt scope (copied per
-request, as a server would give a new one), a receive that returns an empty body and
-a send that drops messages. Every app gets the same ``Authorization: Bearer`` header,
-so the difference is the cost of authentication alone. Cases run interleaved
+Each case is an ASGI app called in one event loop, async endpoints, a receive that
+returns an empty body and a send that only notes the status (every case must answer
+200). Every request gets a new scope with new header bytes, as a server gives it (a
+``bytes`` caches its hash, so reusing header objects would hide the cost of hashing
+the token); scopes are made in small batches with the clock stopped, and the garbage
+collector is paused while timing. Every app gets the same ``Authorization: Bearer``
+header, so the difference is the cost of authentication alone. The two
+"(reused headers)" rows share header objects between requests, as the harness
+behind shared/research/perf-baselines.md did, for comparison. Cases run interleaved
 (repetition 1 of every case, then repetition 2 ...); each time is the median over the
 repetitions, and each delta or ratio is the median of the per-repetition deltas or
 ratios, so the cases it compares were measured back to back under the same noise.
@@ -17,6 +22,7 @@ Cases, for HS256 and RS256 tokens:
   starlette + jwtgate, miss            a gate with cache_size=0: every request verifies
   starlette + AuthenticationMiddleware Starlette's own middleware, a PyJWT backend
   fastapi bare                         a path operation returning {"ok": True}
+  (ref) fastapi + a do-nothing dep     what FastAPI charges for solving one dependency
   fastapi + jwtgate current_user       GateMiddleware and Depends(jwtgate.fastapi.current_user)
   fastapi + HTTPBearer + PyJWT         the FastAPI tutorial way, verifying per request
 """
@@ -120,6 +126,21 @@ def fastapi_jwtgate(gate: Gate) -> App:
 
     @app.get("/")
     async def root(user: Annotated[User, Depends(current_user)]) -> dict[str, bool]:
+        return {"ok": True}
+
+    return app
+
+
+async def trivial(connection: HTTPConnection) -> int:
+    """A dependency that does nothing: what FastAPI itself charges for one."""
+    return 1
+
+
+def fastapi_trivial_dependency() -> App:
+    app = FastAPI()
+
+    @app.get("/")
+    async def root(value: Annotated[int, Depends(trivial)]) -> dict[str, bool]:
         return {"ok": True}
 
     return app
@@ -259,6 +280,7 @@ def cases_for(algorithm: str) -> tuple[dict[str, App], dict[str, Any]]:
             [Middleware(AuthenticationMiddleware, backend=backend)]
         ),
         "fastapi bare": fastapi_bare(),
+        "(ref) fastapi + a do-nothing dependency": fastapi_trivial_dependency(),
         "fastapi + jwtgate current_user, hit": fastapi_jwtgate(hit_gate),
         "fastapi + HTTPBearer + PyJWT": fastapi_pyjwt(key, algorithm, audience, issuer),
         REUSED + "starlette bare": starlette_app(),
@@ -278,6 +300,7 @@ BASE = {
     "starlette + jwtgate + @require_auth, hit": "starlette bare",
     "starlette + jwtgate, miss": "starlette bare",
     "starlette + AuthenticationMiddleware, PyJWT": "starlette bare",
+    "(ref) fastapi + a do-nothing dependency": "fastapi bare",
     "fastapi + jwtgate current_user, hit": "fastapi bare",
     "fastapi + HTTPBearer + PyJWT": "fastapi bare",
     REUSED + "starlette + jwtgate, hit": REUSED + "starlette bare",
