@@ -7,6 +7,7 @@ import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import httpx
 import pytest
@@ -427,6 +428,38 @@ def test_a_slow_key_fetch_does_not_block_other_requests(tokens):
     assert elapsed < 0.1
     assert protected.status_code == 200
     assert protected.json()["sub"] == "s1"
+
+
+def test_a_slow_jwks_server_does_not_block_other_requests():
+    """The same proof against the real local JWKS server, answering after 1 s."""
+    if not hasattr(TokenFactory, "serve_jwks"):
+        pytest.skip("remote key sets are not on this branch yet")
+    tokens = TokenFactory("RS256")
+
+    async def scenario(server: Any) -> tuple[float, bool, httpx.Response]:
+        app = make_app(Gate(issuers=[tokens.issuer_config(jwks_url=server.url)]))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            slow = asyncio.create_task(client.get("/me", headers=tokens.headers(sub="j1")))
+            deadline = time.monotonic() + 2
+            while server.requests == 0 and time.monotonic() < deadline:
+                await asyncio.sleep(0.005)
+            assert server.requests == 1, "the protected request never asked for the keys"
+            started = time.perf_counter()
+            public_response = await client.get("/")
+            elapsed = time.perf_counter() - started
+            assert public_response.status_code == 200
+            overtaken = not slow.done()
+            return elapsed, overtaken, await slow
+
+    with tokens.serve_jwks() as server:
+        server.delay = 1.0
+        elapsed, overtaken, protected = asyncio.run(scenario(server))
+
+    assert overtaken, "the public request had to wait for the JWKS server"
+    assert elapsed < 0.1
+    assert protected.status_code == 200
+    assert protected.json()["sub"] == "j1"
 
 
 # --- the example's settings ------------------------------------------------------------------
