@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jwtgate.context import current_auth
-from jwtgate.testing import DEVELOPMENT_SECRET, TokenFactory
 
 NOW = 1_800_000_000.0
 
@@ -28,13 +27,6 @@ class FrozenClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-def dev_tokens(clock: Callable[[], float] | None = None) -> TokenFactory:
-    """Netlify-shaped tokens signed with the development secret the examples trust."""
-    tokens = TokenFactory.netlify(clock=clock)
-    tokens.signing_key = DEVELOPMENT_SECRET.encode()
-    return tokens
 
 
 @dataclass
