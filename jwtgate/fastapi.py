@@ -67,16 +67,16 @@ class JWTBearer(SecurityBase):
     ``HTTPConnection``, so it serves websocket routes too.
     """
 
-    def __init__(self, description: str) -> None:
+    def __init__(self, label: str) -> None:
         self.model = _BEARER
         self.scheme_name = SCHEME_NAME
-        self.__doc__ = description
+        self.label = label
 
     async def __call__(self, connection: HTTPConnection) -> User | None:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        return f"<jwtgate.fastapi {self.__doc__}>"
+        return f"<jwtgate.fastapi {self.label}>"
 
 
 def _request_auth(connection: HTTPConnection) -> tuple[Any, AuthError | None]:
