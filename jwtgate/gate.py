@@ -179,6 +179,21 @@ class Gate:
             raise RevokedToken()
         return user
 
+    def still_valid(self, user: User) -> bool:
+        """True while ``authenticate`` would still answer ``user`` for ``user.token``.
+
+        That is: the cache holds this very ``User`` for its token, unexpired,
+        and ``is_revoked`` does not refuse it. Adapters use it to reuse their
+        own per-request work (the credentials they built for a token they
+        have seen) without ever being more lenient than the gate; on False
+        they call ``authenticate`` again.
+        """
+        # The cache's own get(), inlined: this runs on every request an adapter remembers.
+        entry = self._cache._entries.get(user.token)
+        if entry is None or entry[0] is not user or entry[1] <= self._clock():
+            return False
+        return self._is_revoked is None or not self._is_revoked(user)
+
     def clear_cache(self) -> None:
         """Forget every verified token (e.g. after revoking users or rotating keys)."""
         self._cache.clear()

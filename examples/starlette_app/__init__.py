@@ -1,0 +1,1 @@
+"""jwtgate behind Starlette and FastAPI: the same routes as examples/flask_app, plus a websocket."""

@@ -1,0 +1,96 @@
+"""The example as a Starlette app: a public page, /api/me, /api/admin and a websocket echo.
+
+Run it (no setup: it trusts the public development secret)::
+
+    uvicorn examples.starlette_app.app:app
+
+then mint a development token and call it::
+
+    export JWTGATE_SECRET=jwtgate-development-secret-never-use-in-production
+    TOKEN=$(jwtgate mint --netlify --role admin)
+    curl -H "Authorization: Bearer $TOKEN" localhost:8000/api/me
+    curl --cookie "nf_jwt=$TOKEN" localhost:8000/api/admin
+
+Set ``JWTGATE_NETLIFY_JWT_SECRET`` (or ``PRIVY_APP_ID``) to trust a real
+Netlify site (or Privy app) instead: see ``settings.py``.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from jwtgate import User, require_auth, require_roles
+from jwtgate.starlette import gate_middleware
+
+from .settings import build_gate, user_json
+
+logger = logging.getLogger("examples.starlette_app")
+gate = build_gate()
+
+
+async def home(request: Request) -> HTMLResponse:
+    """Public: greets whoever the token says (or a stranger)."""
+    user = request.user
+    who = html.escape(user.display_name) if user.is_authenticated else "stranger"
+    return HTMLResponse(
+        f"<!doctype html><title>jwtgate</title><h1>Hello, {who}</h1>"
+        '<p><a href="/api/me">/api/me</a> · <a href="/api/admin">/api/admin</a> · '
+        "websocket <code>/ws/echo</code></p>"
+    )
+
+
+@require_auth
+async def me(request: Request) -> JSONResponse:
+    """Any verified user: who the token says they are."""
+    user: User = request.user
+    return JSONResponse(user_json(user))
+
+
+@require_roles("admin")
+async def admin(request: Request) -> JSONResponse:
+    """Only users with the admin role."""
+    return JSONResponse({"admin": True, "sub": request.user.subject})
+
+
+@require_auth
+async def echo(websocket: WebSocket) -> None:
+    """Echoes text for a verified user; anyone else is refused before the handshake completes.
+
+    Browsers send the ``nf_jwt`` cookie with the handshake (they cannot set an
+    ``Authorization`` header on a websocket), and jwtgate refuses a cookie
+    handshake opened by another site's page.
+    """
+    await websocket.accept()
+    try:
+        while True:
+            text = await websocket.receive_text()
+            await websocket.send_text(f"{websocket.user.subject}: {text}")
+    except WebSocketDisconnect:
+        pass
+
+
+@asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    logger.info("jwtgate example: sources %s", [s.spec for s in gate.sources])
+    yield
+
+
+app = Starlette(
+    routes=[
+        Route("/", home),
+        Route("/api/me", me),
+        Route("/api/admin", admin),
+        WebSocketRoute("/ws/echo", echo),
+    ],
+    middleware=[gate_middleware(gate)],
+    lifespan=lifespan,
+)

@@ -1,0 +1,468 @@
+"""The ASGI adapter: ``GateMiddleware`` for Starlette, FastAPI and any ASGI app.
+
+Pure ASGI (no ``BaseHTTPMiddleware``), so it serves ``http`` and
+``websocket`` alike, keeps ``ContextVar``s flowing and passes ``lifespan``
+through untouched. For each connection it sets, on a copy of the scope,
+``scope["user"]`` (``User`` or ``AnonymousUser``), ``scope["auth"]``
+(credentials whose ``.scopes`` are ``"authenticated"`` plus the roles, so
+Starlette's ``request.user``, ``request.auth`` and ``@requires`` work) and
+``scope["jwtgate.error"]``, and makes the decorators' context current.
+
+It imports no web framework: Starlette's ``AuthCredentials`` is used when
+Starlette is installed, a minimal look-alike otherwise.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+from .context import RequestAuth, reset_auth, set_auth
+from .csrf import SAFE_METHODS, CSRFPolicy
+from .errors import AuthError, ConfigurationError
+from .gate import Gate
+from .logs import logger
+from .sources import BearerSource, CookieSource, HeaderSource, QuerySource, RequestView
+from .user import User
+
+__all__ = [
+    "ASGIApp",
+    "Credentials",
+    "GateMiddleware",
+    "Message",
+    "Receive",
+    "Scope",
+    "ScopeView",
+    "Send",
+    "close_reason",
+    "error_response_headers",
+]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: RFC 6455 §7.4.1: the endpoint refuses a message that violates its policy.
+WS_POLICY_VIOLATION: Final = 1008
+#: RFC 6455 §5.5: a close frame's payload is at most 125 bytes, 2 of them the code.
+_MAX_CLOSE_REASON_BYTES: Final = 123
+#: How many distinct credential headers the middleware remembers (see ``_Memo``).
+MEMO_SIZE: Final = 4096
+
+if TYPE_CHECKING:
+
+    class _CredentialsBase:
+        scopes: Sequence[str]
+
+else:
+    try:
+        from starlette.authentication import AuthCredentials as _CredentialsBase
+    except ImportError:  # Starlette is an optional extra
+
+        class _CredentialsBase:
+            """Stands in for Starlette's ``AuthCredentials`` in apps without Starlette."""
+
+
+class Credentials(_CredentialsBase):
+    """``scope["auth"]``: ``scopes`` are ``"authenticated"`` and the user's roles, sorted.
+
+    A Starlette ``AuthCredentials`` when Starlette is installed, so its
+    ``@requires("admin")`` and ``request.auth.scopes`` work unchanged. The
+    scopes are a tuple rather than Starlette's list: one object serves every
+    request of the same token, so it must not be editable by a view.
+    """
+
+    def __init__(self, scopes: Iterable[str] = ()) -> None:
+        self.scopes: tuple[str, ...] = tuple(scopes)
+
+    @classmethod
+    def for_user(cls, user: User) -> Credentials:
+        """The credentials of a verified user."""
+        return cls(("authenticated", *sorted(user.roles)))
+
+    def __repr__(self) -> str:
+        return f"Credentials({list(self.scopes)!r})"
+
+
+# What the middleware hands on for a request, and the verified user it stands for.
+_Entry = tuple[RequestAuth, Credentials, User | None]
+
+_NO_CREDENTIALS: Final = Credentials()
+_ANONYMOUS: Final = (RequestAuth(), _NO_CREDENTIALS, None)
+_PREFLIGHT: Final = (RequestAuth(preflight=True), _NO_CREDENTIALS, None)
+# A websocket's origin is the http(s) origin of the page that opened it.
+_HTTP_SCHEMES: Final[dict[str, str]] = {"ws": "http", "wss": "https"}
+# Header names as ASGI gives them (lowercase bytes), per lowercase ``str`` name.
+_ENCODED_NAMES: dict[str, bytes] = {}
+
+
+class ScopeView(RequestView):
+    """A ``RequestView`` over an ASGI scope; nothing is decoded unless a source asks."""
+
+    __slots__ = ("_scope", "method", "path", "scheme")
+
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
+        self.method = scope.get("method", "GET")
+        self.path = scope.get("path", "/")
+        scheme: str = scope.get("scheme", "http")
+        self.scheme = _HTTP_SCHEMES.get(scheme, scheme)
+
+    def header_values(self, name: str) -> list[str]:
+        key = _ENCODED_NAMES.get(name)
+        if key is None:
+            key = _ENCODED_NAMES.setdefault(name, name.encode("latin-1"))
+        return [value.decode("latin-1") for hname, value in self._scope["headers"] if hname == key]
+
+    def query_string(self) -> str:
+        raw: bytes = self._scope.get("query_string", b"")
+        return raw.decode("latin-1")
+
+
+def error_response_headers(error: AuthError, body: bytes) -> list[tuple[bytes, bytes]]:
+    """The raw ASGI headers of the standard refusal (RFC 6750 challenge, JSON body)."""
+    headers = [
+        (name.lower().encode("latin-1"), value.encode("latin-1", "replace"))
+        for name, value in error.response_headers()
+    ]
+    headers.append((b"content-length", str(len(body)).encode("latin-1")))
+    return headers
+
+
+def close_reason(error: AuthError) -> str:
+    """A websocket close reason for ``error``: its code and description, at most 123 bytes."""
+    reason = f"{error.error or 'missing_token'}: {error.safe_description}"
+    return reason.encode()[:_MAX_CLOSE_REASON_BYTES].decode("utf-8", "ignore")
+
+
+class _Memo:
+    """Raw credential headers → the ``RequestAuth`` and credentials built for them.
+
+    Written here because the cache-hit path runs on every request: through
+    the general path (``Gate.authenticate`` over a ``ScopeView``: header
+    decoding, source parsing) a hit added about 4 µs to a Starlette request,
+    through the memo about 1.7 µs (``benchmarks/bench_asgi.py``).
+    The key is every raw value the gate's sources read, so equal keys
+    always make the gate find the same token; an entry is used only while
+    ``Gate.still_valid`` vouches for its user (cached, unexpired, not
+    revoked), so the memo is never more lenient than the gate.
+    """
+
+    __slots__ = ("_entries", "_lock", "get", "maxsize")
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._entries: dict[Any, _Entry] = {}
+        self._lock = threading.Lock()
+        # Reads take no lock (a dict lookup is atomic) and no Python frame.
+        self.get: Callable[[Any], _Entry | None] = self._entries.get
+
+    def put(self, key: Any, entry: _Entry) -> None:
+        with self._lock:
+            entries = self._entries
+            if key not in entries and len(entries) >= self.maxsize:
+                del entries[next(iter(entries))]
+            entries[key] = entry
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class _Unkeyable:
+    """The key of a request the memo must not answer (e.g. a header sent twice)."""
+
+
+_UNKEYABLE: Final = _Unkeyable()
+
+
+class GateMiddleware:
+    """Authenticate every ``http`` and ``websocket`` connection with ``gate``.
+
+    A refused token leaves the user anonymous with ``scope["jwtgate.error"]``
+    set, so public routes still answer and ``@require_auth`` answers with
+    the token's own error; with ``reject_invalid=True`` the refusal is sent
+    at once instead. An ``AuthError`` raised by the app (the decorators, the
+    FastAPI dependencies) is rendered as the standard 401/403 response while
+    the response has not started; on a websocket it becomes an HTTP denial
+    response when the server supports the extension, else a close with 1008
+    before the handshake, and a close with 1008 and a reason after it.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        gate: Gate,
+        *,
+        reject_invalid: bool = False,
+        websocket_close_code: int = WS_POLICY_VIOLATION,
+    ) -> None:
+        if not isinstance(gate, Gate):
+            raise ConfigurationError("gate: must be a jwtgate.Gate")
+        if not isinstance(reject_invalid, bool):
+            raise ConfigurationError("reject_invalid: must be True or False")
+        code = websocket_close_code
+        if isinstance(code, bool) or not isinstance(code, int):
+            raise ConfigurationError("websocket_close_code: must be 1008 or in 4000-4999")
+        if code != WS_POLICY_VIOLATION and not 4000 <= code < 5000:
+            raise ConfigurationError("websocket_close_code: must be 1008 or in 4000-4999")
+        self.app = app
+        self.gate = gate
+        self.reject_invalid = reject_invalid
+        self.websocket_close_code = websocket_close_code
+        self._memo = _Memo(MEMO_SIZE)
+        self._memo_get = self._memo.get
+        self._still_valid = gate.still_valid
+        self._key = _key_plan(gate)
+        # The CSRF policy, when a token may come from a cookie (else there is nothing to check).
+        self._csrf = gate.csrf if any(isinstance(s, CookieSource) for s in gate.sources) else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
+            await self.app(scope, receive, send)
+            return
+        # The fast path, inlined because every request takes it: what the memo
+        # remembers for these credential headers, while the gate vouches for it.
+        entry: _Entry | None = None
+        if kind == "http" and scope["method"] == "OPTIONS" and _is_preflight(scope):
+            entry = _PREFLIGHT
+        elif self._key is not None:
+            key = self._key(scope)
+            if key is None:
+                entry = _ANONYMOUS
+            else:
+                entry = self._memo_get(key)
+                user = None if entry is None else entry[2]
+                if user is not None and (
+                    not self._still_valid(user)
+                    # An unsafe request with a cookie token needs the gate's CSRF check.
+                    or (self._csrf is not None and _unsafe_with_cookie(scope, user))
+                ):
+                    entry = None
+        if entry is None:
+            entry = await self._authenticate(scope)
+        if kind == "websocket" and self._csrf is not None:
+            entry = self._check_websocket_origin(scope, entry, self._csrf)
+        auth = entry[0]
+        error = auth.error
+        scope = dict(scope)
+        scope["user"] = auth.user
+        scope["auth"] = entry[1]
+        scope["jwtgate.error"] = error
+        if error is not None and self.reject_invalid:
+            if kind == "http":
+                await _send_http_error(send, error)
+            else:
+                await self._refuse_handshake(scope, receive, send, error)
+            return
+        token = set_auth(auth)
+        try:
+            if kind == "http":
+                # A plain function handing back send's awaitable, not a coroutine:
+                # one frame less on each message of every response.
+                started = False
+
+                def tracking_send(message: Message) -> Awaitable[None]:
+                    nonlocal started
+                    started = True
+                    return send(message)
+
+                try:
+                    await self.app(scope, receive, tracking_send)
+                except AuthError as exc:
+                    if started:
+                        raise
+                    await _send_http_error(send, exc)
+            else:
+                await self._websocket(scope, receive, send)
+        finally:
+            reset_auth(token)
+
+    # --- authentication ------------------------------------------------------------
+
+    @staticmethod
+    def _check_websocket_origin(scope: Scope, entry: _Entry, csrf: CSRFPolicy) -> _Entry:
+        """Refuse a cookie-authenticated websocket opened by another site's page.
+
+        A handshake is a GET, which the gate treats as safe, but browsers send
+        it cross-site with the site's cookies (cross-site websocket hijacking):
+        so it must show the same same-origin evidence as an unsafe request.
+        """
+        user = entry[2]
+        if user is None or not user.source.startswith("cookie:"):
+            return entry
+        view = ScopeView(scope)
+        view.method = "WEBSOCKET"  # not a safe method: the policy looks at the evidence
+        try:
+            csrf.check(view)
+        except AuthError as exc:
+            return RequestAuth(error=exc), _NO_CREDENTIALS, None
+        return entry
+
+    async def _authenticate(self, scope: Scope) -> _Entry:
+        """Ask the gate (the slow path), and remember a success for the fast one."""
+        try:
+            user = await self.gate.authenticate_async(ScopeView(scope))
+        except AuthError as exc:
+            return RequestAuth(error=exc), _NO_CREDENTIALS, None
+        if user is None:
+            entry: _Entry = _ANONYMOUS
+        else:
+            entry = RequestAuth(user=user), Credentials.for_user(user), user
+        key = _UNKEYABLE if self._key is None else self._key(scope)
+        if key is not _UNKEYABLE:
+            self._memo.put(key, entry)
+        return entry
+
+    # --- websocket -----------------------------------------------------------------
+
+    async def _refuse_handshake(
+        self, scope: Scope, receive: Receive, send: Send, error: AuthError
+    ) -> None:
+        """Refuse a websocket before the app sees it (``reject_invalid``)."""
+        message = await receive()
+        if message["type"] == "websocket.connect":
+            await self._deny(scope, send, error)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = "handshake"
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal state
+            kind = message["type"]
+            if kind == "websocket.accept":
+                state = "open"
+            elif kind == "websocket.close" or kind == "websocket.http.response.start":
+                state = "closed"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except AuthError as exc:
+            if state == "handshake":
+                await self._deny(scope, send, exc)
+            elif state == "open":
+                await send(
+                    {
+                        "type": "websocket.close",
+                        "code": self.websocket_close_code,
+                        "reason": close_reason(exc),
+                    }
+                )
+            else:
+                logger.debug("jwtgate: %r raised after the websocket was closed", exc)
+
+    async def _deny(self, scope: Scope, send: Send, error: AuthError) -> None:
+        """Refuse a websocket handshake: an HTTP response if the server allows, else 1008."""
+        if "websocket.http.response" in (scope.get("extensions") or {}):
+            body = error.body()
+            await send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": error.status,
+                    "headers": error_response_headers(error, body),
+                }
+            )
+            await send({"type": "websocket.http.response.body", "body": body})
+        else:
+            await send(
+                {
+                    "type": "websocket.close",
+                    "code": self.websocket_close_code,
+                    "reason": close_reason(error),
+                }
+            )
+
+
+async def _send_http_error(send: Send, error: AuthError) -> None:
+    body = error.body()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status,
+            "headers": error_response_headers(error, body),
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _unsafe_with_cookie(scope: Scope, user: User) -> bool:
+    """True for an unsafe HTTP request whose token came from a cookie (CSRF applies)."""
+    return (
+        scope["type"] == "http"
+        and scope["method"] not in SAFE_METHODS
+        and user.source.startswith("cookie:")
+    )
+
+
+def _is_preflight(scope: Scope) -> bool:
+    """A CORS preflight: ``OPTIONS`` with ``Access-Control-Request-Method`` (no credentials)."""
+    return any(name == b"access-control-request-method" for name, _ in scope["headers"])
+
+
+def _key_plan(gate: Gate) -> Callable[[Scope], Any] | None:
+    """How to read the memo key of a request, or ``None`` when the sources forbid a memo.
+
+    Only the built-in sources are understood (a subclass may read anything).
+    The key is ``None`` when none of the places the sources read is present,
+    which means "no token" without asking the gate.
+    """
+    names: list[bytes] = []
+    query = False
+    for source in gate.sources:
+        if type(source) is BearerSource:
+            names.append(b"authorization")
+        elif type(source) is CookieSource:
+            names.append(b"cookie")
+        elif type(source) is HeaderSource:
+            names.append(source.header.encode("latin-1"))
+        elif type(source) is QuerySource:
+            query = True
+        else:
+            return None
+    wanted = tuple(dict.fromkeys(names))
+    if len(wanted) == 1 and not query:
+        return _single_header_key(wanted[0])
+    return _multi_key(wanted, query)
+
+
+def _single_header_key(wanted: bytes) -> Callable[[Scope], Any]:
+    """The memo key when one header is read: its raw value (the common case, kept lean)."""
+
+    def key(scope: Scope) -> Any:
+        found: bytes | None = None
+        for name, value in scope["headers"]:
+            if name == wanted:
+                if found is not None:
+                    return _UNKEYABLE
+                found = value
+        return found
+
+    return key
+
+
+def _multi_key(wanted: Sequence[bytes], query: bool) -> Callable[[Scope], Any]:
+    """The memo key when several headers (and maybe the query string) are read."""
+    slots = {name: index for index, name in enumerate(wanted)}
+    size = len(wanted)
+
+    def key(scope: Scope) -> Any:
+        values: list[bytes | None] = [None] * size
+        for name, value in scope["headers"]:
+            index = slots.get(name)
+            if index is not None:
+                if values[index] is not None:
+                    return _UNKEYABLE
+                values[index] = value
+        if query:
+            raw = scope.get("query_string", b"")
+            if raw:
+                values.append(raw)
+        if not any(values):
+            return None
+        return tuple(values)
+
+    return key

@@ -1,0 +1,249 @@
+"""FastAPI dependencies: ``current_user``, ``optional_user`` and ``require_roles(...)``.
+
+They read what ``jwtgate.asgi.GateMiddleware`` found, so a token is verified
+once per request however many dependencies ask, and a middleware-level
+logger sees the same user. They are stable module-level objects, so tests
+can replace them with ``app.dependency_overrides[current_user] = ...``
+(``require_roles("admin")`` returns the same object for the same roles). They
+take an ``HTTPConnection``, so they work on websocket routes too.
+
+In the OpenAPI document they appear as security schemes, so the "Authorize"
+button of ``/docs`` works: an HTTP bearer scheme, and with ``install(app,
+gate)`` (or ``document(app, gate)``) one scheme per configured source,
+``apiKey`` schemes for cookies and custom headers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any, Final
+
+from fastapi import FastAPI
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.routing import APIRoute
+from fastapi.security.base import SecurityBase
+from starlette.requests import HTTPConnection
+
+from .asgi import GateMiddleware
+from .decorators import require_roles as _check_role_arguments
+from .errors import AuthError, Forbidden, MissingToken
+from .gate import Gate
+from .sources import BearerSource, CookieSource, HeaderSource, QuerySource, Source
+from .user import User
+
+__all__ = [
+    "SCHEME_NAME",
+    "CurrentUser",
+    "JWTBearer",
+    "OptionalUser",
+    "RequireRoles",
+    "current_user",
+    "document",
+    "install",
+    "optional_user",
+    "require_roles",
+]
+
+#: The name of the scheme every jwtgate dependency declares in OpenAPI.
+SCHEME_NAME: Final = "jwt_bearer"
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+_BEARER = HTTPBearerModel(
+    bearerFormat="JWT",
+    description="A JSON Web Token, as `Authorization: Bearer <token>`.",
+)
+
+
+class JWTBearer(SecurityBase):
+    """A jwtgate dependency, which is also the security scheme OpenAPI shows for it.
+
+    The middleware has already found and verified the token; the dependency
+    only reads the result, and as a ``SecurityBase`` it tells OpenAPI (and the
+    "Authorize" button) how a token is sent. One object plays both parts
+    because FastAPI spends about as much solving each dependency as a whole
+    cache hit costs. Unlike FastAPI's ``HTTPBearer`` it takes an
+    ``HTTPConnection``, so it serves websocket routes too.
+    """
+
+    def __init__(self, label: str) -> None:
+        self.model = _BEARER
+        self.scheme_name = SCHEME_NAME
+        self.label = label
+
+    async def __call__(self, connection: HTTPConnection) -> User | None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<jwtgate.fastapi {self.label}>"
+
+
+def _request_auth(connection: HTTPConnection) -> tuple[Any, AuthError | None]:
+    scope = connection.scope
+    if "jwtgate.error" not in scope:
+        raise RuntimeError(
+            "jwtgate.fastapi: the request did not pass through jwtgate.asgi.GateMiddleware; "
+            "add it with jwtgate.fastapi.install(app, gate)"
+        )
+    return scope["user"], scope["jwtgate.error"]
+
+
+class CurrentUser(JWTBearer):
+    """The verified user; 401 without a token, the token's own error when it was refused."""
+
+    async def __call__(self, connection: HTTPConnection) -> User:
+        user, error = _request_auth(connection)
+        if not user.is_authenticated:
+            raise error if error is not None else MissingToken()
+        result: User = user
+        return result
+
+
+class OptionalUser(JWTBearer):
+    """The verified user, or ``None`` when there is no token or it was refused."""
+
+    async def __call__(self, connection: HTTPConnection) -> User | None:
+        user, _error = _request_auth(connection)
+        return user if user.is_authenticated else None
+
+
+class RequireRoles(JWTBearer):
+    """The verified user when they hold the roles; 401 without a user, 403 without the roles."""
+
+    def __init__(self, roles: tuple[str, ...], any_of: tuple[str, ...] | None) -> None:
+        label = " ".join(roles) if roles else "any of " + " ".join(any_of or ())
+        super().__init__(f"require_roles: {label}")
+        self.roles = roles
+        self.any_of = any_of
+
+    async def __call__(self, connection: HTTPConnection) -> User:
+        user, error = _request_auth(connection)
+        if not user.is_authenticated:
+            raise error if error is not None else MissingToken()
+        if not user.has_roles(*self.roles, any_of=self.any_of):
+            raise Forbidden(roles=self.roles or self.any_of or ())
+        result: User = user
+        return result
+
+
+#: ``Depends(current_user)``: the verified ``User``, else the standard 401.
+current_user: Final = CurrentUser("current_user")
+#: ``Depends(optional_user)``: the verified ``User``, or ``None``.
+optional_user: Final = OptionalUser("optional_user")
+_role_dependencies: dict[tuple[tuple[str, ...], tuple[str, ...] | None], RequireRoles] = {}
+
+
+def require_roles(*roles: str, any_of: Iterable[str] | None = None) -> RequireRoles:
+    """A dependency giving the user if they hold all of ``roles`` (or one of ``any_of``).
+
+    401 without a user, 403 ``insufficient_scope`` when roles are lacking.
+    ``Depends(require_roles("admin"))`` in a path operation or in
+    ``dependencies=[...]``; the same arguments give the same object, so
+    ``app.dependency_overrides[require_roles("admin")]`` works.
+    """
+    _check_role_arguments(*roles, any_of=any_of)  # the decorator's checks: same misuse, same error
+    key = (roles, None if any_of is None else tuple(any_of))
+    found = _role_dependencies.get(key)
+    if found is None:
+        found = _role_dependencies.setdefault(key, RequireRoles(*key))
+    return found
+
+
+def install(app: FastAPI, gate: Gate, **options: Any) -> None:
+    """Add ``GateMiddleware(gate, **options)`` to ``app`` and document the gate's sources."""
+    app.add_middleware(GateMiddleware, gate=gate, **options)
+    document(app, gate)
+
+
+def document(app: FastAPI, gate: Gate) -> None:
+    """Show ``gate``'s sources as the security schemes of ``app``'s OpenAPI document.
+
+    Every operation that uses a jwtgate dependency then lists one security
+    requirement per source (any one of them will do): HTTP bearer for
+    ``"bearer"``, ``apiKey`` in a cookie, header or query parameter for the
+    others. Swagger UI cannot send cookies to another origin, so list
+    ``"bearer"`` among the sources too if ``/docs`` should work for cookie users.
+    """
+    schemes = {_scheme_name(source): _scheme_model(source) for source in gate.sources}
+    generate = app.openapi
+    done: list[dict[str, Any]] = []
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        if done and done[0] is schema:
+            return schema
+        _rewrite(schema, schemes, _roles_by_operation(app))
+        done[:] = [schema]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _scheme_name(source: Source) -> str:
+    if isinstance(source, BearerSource):
+        return SCHEME_NAME
+    kind, _, name = source.spec.partition(":")
+    return f"jwt_{kind}_{_UNSAFE_NAME.sub('_', name)}"
+
+
+def _scheme_model(source: Source) -> dict[str, Any]:
+    if isinstance(source, BearerSource):
+        return _BEARER.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if isinstance(source, CookieSource):
+        where, name, how = "cookie", source.name, f"the `{source.name}` cookie"
+    elif isinstance(source, HeaderSource):
+        where, name, how = "header", source.name, f"the `{source.name}` header"
+    elif isinstance(source, QuerySource):
+        where, name = "query", source.name
+        how = f"the `{source.name}` query parameter (websockets only)"
+    else:
+        return {"type": "http", "scheme": "bearer", "description": f"A JWT from {source.spec}."}
+    description = f"A JSON Web Token in {how}."
+    return {"type": "apiKey", "in": where, "name": name, "description": description}
+
+
+def _roles_by_operation(app: FastAPI) -> dict[tuple[str, str], list[str]]:
+    """The roles each operation's ``require_roles`` dependencies name, by (path, method)."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        roles: list[str] = []
+        pending = [route.dependant]
+        while pending:
+            dependant = pending.pop()
+            if isinstance(dependant.call, RequireRoles):
+                call = dependant.call
+                roles.extend(r for r in (*call.roles, *(call.any_of or ())) if r not in roles)
+            pending.extend(dependant.dependencies)
+        for method in route.methods or ():
+            found[(route.path_format, method.lower())] = roles
+    return found
+
+
+def _rewrite(
+    schema: dict[str, Any],
+    schemes: dict[str, dict[str, Any]],
+    roles: dict[tuple[str, str], list[str]],
+) -> None:
+    """Replace the placeholder scheme by the gate's, listing each operation's roles."""
+    components = schema.get("components", {}).get("securitySchemes")
+    if not components or SCHEME_NAME not in components:
+        return
+    del components[SCHEME_NAME]
+    components.update(schemes)
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            requirements = operation.get("security") if isinstance(operation, dict) else None
+            if not requirements:
+                continue
+            rewritten: list[dict[str, list[str]]] = []
+            for requirement in requirements:
+                if SCHEME_NAME in requirement and len(requirement) == 1:
+                    scopes = list(requirement[SCHEME_NAME])
+                    scopes += [r for r in roles.get((path, method), ()) if r not in scopes]
+                    rewritten.extend({name: list(scopes)} for name in schemes)
+                else:
+                    rewritten.append(requirement)
+            operation["security"] = rewritten
