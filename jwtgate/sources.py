@@ -214,7 +214,7 @@ def parse_bearer(value: str) -> str | None:
     Only the shape is looked at here; ``BearerSource.check`` vets the token's
     characters when the gate has not seen it before.
     """
-    if value[:7] in ("Bearer ", "bearer ") and value[7:8] not in (" ", ""):
+    if value[:7] in ("Bearer ", "bearer ") and value[7:8] not in (" ", "") and value[-1] != " ":
         return value[7:]
     scheme, _, rest = value.strip().partition(" ")
     if scheme.lower() != "bearer":

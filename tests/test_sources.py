@@ -26,6 +26,7 @@ TOKEN = "aaa.bbb.ccc"
         f"BEARER {TOKEN}",
         f"Bearer   {TOKEN}",
         f" Bearer {TOKEN} ",
+        f"Bearer {TOKEN}  ",
     ],
 )
 def test_bearer_scheme_is_case_insensitive(value):
