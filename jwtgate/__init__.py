@@ -11,8 +11,9 @@ installed — costs nothing until jwtgate is actually used.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_names
 
 if TYPE_CHECKING:
     from .csrf import CSRFPolicy
@@ -64,7 +65,6 @@ _LOCATIONS = {
     ".sources": ("BearerSource", "CookieSource", "HeaderSource", "QuerySource", "Source"),
     ".user": ("AnonymousUser", "User"),
 }
-_MODULE_OF = {name: module for module, names in _LOCATIONS.items() for name in names}
 
 __all__ = [
     "AnonymousUser",
@@ -97,13 +97,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module 'jwtgate' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, globals(), _LOCATIONS)
 
 
 def __dir__() -> list[str]:

@@ -30,6 +30,7 @@ from .decorators import require_roles as _check_role_arguments
 from .errors import AuthError, Forbidden, MissingToken
 from .gate import Gate
 from .sources import BearerSource, CookieSource, HeaderSource, QuerySource, Source
+from .starlette import request_auth
 from .user import User
 
 __all__ = [
@@ -80,13 +81,7 @@ class JWTBearer(SecurityBase):
 
 
 def _request_auth(connection: HTTPConnection) -> tuple[Any, AuthError | None]:
-    scope = connection.scope
-    if "jwtgate.error" not in scope:
-        raise RuntimeError(
-            "jwtgate.fastapi: the request did not pass through jwtgate.asgi.GateMiddleware; "
-            "add it with jwtgate.fastapi.install(app, gate)"
-        )
-    return scope["user"], scope["jwtgate.error"]
+    return request_auth(connection, remedy="add it with jwtgate.fastapi.install(app, gate)")
 
 
 class CurrentUser(JWTBearer):

@@ -31,6 +31,7 @@ __all__ = [
     "gate_middleware",
     "handle_auth_error",
     "optional_user",
+    "request_auth",
     "require_auth",
     "require_roles",
 ]
@@ -41,12 +42,14 @@ def gate_middleware(gate: Gate, **options: Any) -> Middleware:
     return Middleware(GateMiddleware, gate=gate, **options)
 
 
-def _request_auth(connection: HTTPConnection) -> tuple[Any, AuthError | None]:
+def request_auth(
+    connection: HTTPConnection, *, remedy: str = "add it to middleware=[...]"
+) -> tuple[Any, AuthError | None]:
+    """The user and refusal ``GateMiddleware`` left in the scope (``RuntimeError`` if none)."""
     scope = connection.scope
     if "jwtgate.error" not in scope:
         raise RuntimeError(
-            "jwtgate.starlette: the request did not pass through jwtgate.asgi.GateMiddleware; "
-            "add it to middleware=[...]"
+            f"jwtgate: the request did not pass through jwtgate.asgi.GateMiddleware; {remedy}"
         )
     return scope["user"], scope["jwtgate.error"]
 
@@ -56,7 +59,7 @@ def current_user(connection: HTTPConnection) -> User:
 
     The middleware renders the raised ``AuthError``, on HTTP and websockets alike.
     """
-    user, error = _request_auth(connection)
+    user, error = request_auth(connection)
     if not user.is_authenticated:
         raise error if error is not None else MissingToken()
     result: User = user
@@ -65,7 +68,7 @@ def current_user(connection: HTTPConnection) -> User:
 
 def optional_user(connection: HTTPConnection) -> User | None:
     """The verified user, or ``None`` when there is no token or it was refused."""
-    user, _error = _request_auth(connection)
+    user, _error = request_auth(connection)
     return user if user.is_authenticated else None
 
 

@@ -44,4 +44,6 @@ def test_loading_the_plugin_imports_no_jwtgate_code():
         "print(sorted(m for m in sys.modules if m.startswith(('jwt', 'cryptography', 'werkzeug'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['jwtgate', 'jwtgate.testing', 'jwtgate.testing.pytest_plugin']"
+    assert out.stdout.strip() == (
+        "['jwtgate', 'jwtgate._lazy', 'jwtgate.testing', 'jwtgate.testing.pytest_plugin']"
+    )

@@ -7,25 +7,20 @@ load on first use, like ``jwtgate``'s own.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
 
 if TYPE_CHECKING:
     from .devkey import DEVELOPMENT_SECRET
     from .factory import TokenFactory
 
-_MODULE_OF = {"DEVELOPMENT_SECRET": ".devkey", "TokenFactory": ".factory"}
+_LOCATIONS = {".devkey": ("DEVELOPMENT_SECRET",), ".factory": ("TokenFactory",)}
 
 __all__ = ["DEVELOPMENT_SECRET", "TokenFactory"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module 'jwtgate.testing' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, globals(), _LOCATIONS)
 
 
 def __dir__() -> list[str]:
