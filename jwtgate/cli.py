@@ -1,4 +1,4 @@
-"""The ``jwtgate`` command: decode, verify and mint tokens from a shell.
+"""The ``jwtgate`` command: decode, verify and mint tokens, and run the demo app.
 
 Exit codes: 0 success, 1 a token was refused, 2 a usage or configuration
 error. Errors are one line on stderr, never a traceback.
@@ -262,6 +262,17 @@ def cmd_mint(args: argparse.Namespace, out: TextIO, stdin: TextIO, err: TextIO) 
     return 0
 
 
+# --- demo --------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from .demo import serve
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port: {args.port} is not a port number (0 to 65535)")
+    return serve(args.port, out)
+
+
 # --- the parser ---------------------------------------------------------------------
 
 
@@ -271,7 +282,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser(prog: str = "jwtgate") -> argparse.ArgumentParser:
-    parser = _Parser(prog=prog, description="Decode, verify and mint JSON Web Tokens.")
+    parser = _Parser(
+        prog=prog, description="Decode, verify and mint JSON Web Tokens; run the demo app."
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     decode = commands.add_parser("decode", help="show a token's header and claims (UNVERIFIED)")
@@ -307,6 +320,11 @@ def _parser(prog: str = "jwtgate") -> argparse.ArgumentParser:
     mint.add_argument("--claim", action="append", default=[], help="NAME=JSON (repeatable)")
     mint.add_argument("--expires-in", type=int, default=3600, help="seconds (default 3600)")
     mint.add_argument("--kid", help="the header kid")
+
+    demo = commands.add_parser("demo", help="run the example app on 127.0.0.1 with curl examples")
+    demo.add_argument(
+        "--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0: any free port)"
+    )
     return parser
 
 
@@ -325,6 +343,8 @@ def main(
             return cmd_decode(args, out, inp)
         if args.command == "verify":
             return cmd_verify(args, out, inp)
+        if args.command == "demo":
+            return cmd_demo(args, out)
         return cmd_mint(args, out, inp, err)
     except (UsageError, ConfigurationError, AuthError) as error:
         message = error.description if isinstance(error, AuthError) else str(error)
