@@ -132,6 +132,9 @@ GATES: dict[str, Callable[[Ctx], Gate]] = {
     "multi": lambda c: Gate(
         issuers=[c.keys.rs.issuer_config(), c.keys.other_rs.issuer_config()], clock=c.clock
     ),
+    "query": lambda c: Gate(
+        issuers=[c.keys.rs.issuer_config()], clock=c.clock, sources=["bearer", "query:token"]
+    ),
     "remote": lambda c: Gate(issuers=[_remote_issuer(c)], clock=c.clock),
 }
 
@@ -929,6 +932,55 @@ attack(
     gate="two",
 )
 attack("no-credentials-at-all", lambda c: _hdrs(), MISSING, None)
+
+attack(
+    "oversize-cookie-header",
+    lambda c: _hdrs(
+        ("Cookie", "junk=" + "j" * 17_000 + f"; session={c.keys.good()}"), canary=c.keys.good()
+    ),
+    BAD,
+    "invalid_request",
+    gate="two",
+)
+attack(
+    "oversize-cookie-header-token-cached",
+    lambda c: (
+        bearer(c.keys.good()),
+        _hdrs(
+            ("Cookie", "junk=" + "j" * 17_000 + f"; session={c.keys.good()}"), canary=c.keys.good()
+        ),
+    ),
+    BAD,
+    "invalid_request",
+    gate="two",
+)
+attack(
+    "oversize-custom-header-token-cached",
+    lambda c: (
+        bearer(c.keys.good()),
+        _hdrs(("X-Token", c.keys.good() + " " * 17_000), canary=c.keys.good()),
+    ),
+    BAD,
+    "invalid_request",
+    gate="two",
+)
+attack(
+    "oversize-query-string",
+    lambda c: _hdrs(
+        ("Authorization", f"Bearer {c.keys.good()}"),
+        query="q=" + "x" * 17_000,
+        canary=c.keys.good(),
+    ),
+    BAD,
+    "invalid_request",
+    gate="query",
+)
+attack(
+    "oversize-authorization-header",
+    lambda c: bearer(c.keys.good() + "A" * 17_000),
+    BAD,
+    "invalid_request",
+)
 
 # 13. remote keys: the configured JWKS on 127.0.0.1 (JG-123…133) -------------------------------
 
