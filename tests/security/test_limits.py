@@ -127,3 +127,22 @@ def test_a_forged_token_costs_at_most_max_keys_tried_checks(
         gate.authenticate(headers={"Authorization": f"Bearer {forged}"})
     assert refused.value.error == "invalid_token"
     assert len(checks) == expected
+
+
+def test_a_custom_source_sees_the_request_line_through_the_cap(es: TokenFactory) -> None:
+    from jwtgate.sources import RequestView, Source
+
+    seen: list[tuple[str, str, str]] = []
+
+    class LineSource(Source):
+        def __init__(self) -> None:
+            self.spec = "custom:line"
+
+        def extract(self, view: RequestView) -> str | None:
+            seen.append((view.method, view.path, view.scheme))
+            return None
+
+    gate = Gate(issuers=[es.issuer_config()], sources=[LineSource()], clock=Clock())
+    view = MappingView({}, method="PUT", path="/p", scheme="https")
+    assert gate.authenticate(view) is None
+    assert seen == [("PUT", "/p", "https")]
