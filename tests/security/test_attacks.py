@@ -57,10 +57,19 @@ DEVIATIONS = {
     "the token text (see test_high_s_twin_is_accepted_and_cached_apart)",
     "lowercase/uppercase scheme": "the scheme is case-insensitive (RFC 7235), so these rows "
     "carry a bad token and are refused for the token, not the spelling",
+    "characters outside token68 in a Bearer value": "400 invalid_request (a malformed "
+    "request), not 401: whitespace, control and non-ASCII characters, '==' mid-token, two "
+    "tokens in one header, no space after the scheme",
+    "oversize Authorization header": "400 invalid_request beyond max_header_bytes; an oversize "
+    "token within that cap is 401 invalid_token",
+    "JWKS slow, huge, malformed, redirecting or failing": "503 temporarily_unavailable with "
+    "Retry-After when no key is cached: the token may be fine",
+    "duplicate kid in a JWKS": "every key sharing it is skipped, so the honest token is refused",
+    "token in a source that is off": "401 with no error code (missing_token): nothing to judge",
     "roles as one string": "a space-separated string is an OAuth scope list and grants its "
     "roles; only other types are refused",
-    "duplicate kid in a JWKS": "both keys are skipped, so even the honest token is refused",
     "UTF-8 BOM": "refused as malformed JSON",
+    "CSRF": "403 csrf_rejected, jwtgate's own code (RFC 6750 defines three)",
 }
 
 ISS = "https://issuer.test/"
