@@ -134,6 +134,9 @@ GATES: dict[str, Callable[[Ctx], Gate]] = {
         clock=c.clock,
         sources=["bearer", "cookie:session", "header:X-Token"],
     ),
+    "cookie": lambda c: Gate(
+        issuers=[c.keys.rs.issuer_config()], clock=c.clock, sources=["cookie:session"]
+    ),
     "revocable": lambda c: Gate(
         issuers=[c.keys.rs.issuer_config()],
         clock=c.clock,
@@ -179,9 +182,18 @@ def attack(
     ATTACKS.append(Attack(id, build, status, error, **kw))
 
 
+#: The token builders of ``tok`` rows, by the Build they made: replayed as cookies below.
+TOKEN_BUILDERS: dict[Build, Callable[[Keys], str]] = {}
+
+
 def tok(build: Callable[[Keys], str]) -> Build:
     """A row whose request is ``Authorization: Bearer <token>``."""
-    return lambda c: bearer(build(c.keys))
+
+    def request(c: Ctx) -> Req:
+        return bearer(build(c.keys))
+
+    TOKEN_BUILDERS[request] = build
+    return request
 
 
 BAD, MISSING, FORBIDDEN, DOWN = 400, 401, 403, 503
@@ -1216,6 +1228,18 @@ attack(
 attack(
     "roles-bad-token-on-admin-route", tok(lambda k: k.rs.expired(roles=["admin"])), route="admin"
 )
+
+
+# 16. the same hostile tokens from a cookie (a GET: CSRF does not apply) ----------------------
+for row in [a for a in ATTACKS if a.gate == "rs" and a.build in TOKEN_BUILDERS]:
+    if (row.status, row.error) != (401, "invalid_token"):
+        continue
+
+    def _as_cookie(c: Ctx, make: Callable[[Keys], str] = TOKEN_BUILDERS[row.build]) -> Req:
+        token = make(c.keys)
+        return Req(headers=(("Cookie", f"theme=dark; session={token}"),), canary=token)
+
+    attack(f"cookie:{row.id}", _as_cookie, gate="cookie", route=row.route)
 
 
 # --- the runner --------------------------------------------------------------------------------
