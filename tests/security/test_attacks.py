@@ -137,6 +137,9 @@ GATES: dict[str, Callable[[Ctx], Gate]] = {
     "cookie": lambda c: Gate(
         issuers=[c.keys.rs.issuer_config()], clock=c.clock, sources=["cookie:session"]
     ),
+    "custom": lambda c: Gate(
+        issuers=[c.keys.rs.issuer_config()], clock=c.clock, sources=["header:X-Token"]
+    ),
     "revocable": lambda c: Gate(
         issuers=[c.keys.rs.issuer_config()],
         clock=c.clock,
@@ -1230,7 +1233,7 @@ attack(
 )
 
 
-# 16. the same hostile tokens from a cookie (a GET: CSRF does not apply) ----------------------
+# 16. the same hostile tokens from a cookie (a GET: no CSRF) and from a custom header
 for row in [a for a in ATTACKS if a.gate == "rs" and a.build in TOKEN_BUILDERS]:
     if (row.status, row.error) != (401, "invalid_token"):
         continue
@@ -1239,7 +1242,12 @@ for row in [a for a in ATTACKS if a.gate == "rs" and a.build in TOKEN_BUILDERS]:
         token = make(c.keys)
         return Req(headers=(("Cookie", f"theme=dark; session={token}"),), canary=token)
 
+    def _as_header(c: Ctx, make: Callable[[Keys], str] = TOKEN_BUILDERS[row.build]) -> Req:
+        token = make(c.keys)
+        return Req(headers=(("X-Token", token),), canary=token)
+
     attack(f"cookie:{row.id}", _as_cookie, gate="cookie", route=row.route)
+    attack(f"header:{row.id}", _as_header, gate="custom", route=row.route)
 
 
 # --- the runner --------------------------------------------------------------------------------
