@@ -228,3 +228,13 @@ def test_adapters_answer_hostile_headers_with_4xx_never_500(
                 "missing_token",
                 "csrf_rejected",
             )
+
+
+def test_the_ci_profile_is_derandomised_unless_another_is_chosen() -> None:
+    import os
+
+    from hypothesis import settings
+
+    chosen = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+    assert settings().derandomize is (chosen == "ci")
+    assert settings.get_profile("long").max_examples >= 10_000
