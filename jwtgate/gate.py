@@ -30,6 +30,10 @@ from .user import User
 __all__ = ["Gate"]
 
 DEFAULT_MAX_TOKEN_BYTES = 8192
+#: The longest header value (or query string) a source may read: big enough for a
+#: browser's whole Cookie header, small enough that no request makes the gate scan
+#: megabytes. Servers cap headers too (gunicorn 8 KiB a field, h11 64 KiB in all).
+DEFAULT_MAX_HEADER_BYTES = 16_384
 
 
 class _NeedsRefresh(Exception):
@@ -48,6 +52,12 @@ class Gate:
     are cached by token for at most ``cache_ttl`` seconds and never past the
     token's ``exp``. ``is_revoked(user)`` is asked on every request.
 
+    ``max_token_bytes`` (8 KiB) caps a token; ``max_header_bytes`` (16 KiB,
+    or ``max_token_bytes`` + 1 KiB when that is more) caps any header value or
+    query string a source reads, a longer one being a 400 ``invalid_request``
+    before it is scanned; ``max_json_depth`` (32) caps the nesting of a
+    token's JSON.
+
     ``csrf`` (on by default) makes an unsafe request whose token came from a
     cookie show same-origin evidence (see ``CSRFPolicy``); ``False`` turns it
     off, a ``CSRFPolicy`` configures it.
@@ -65,6 +75,7 @@ class Gate:
         max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
         csrf: bool | CSRFPolicy = True,
         max_json_depth: int = DEFAULT_MAX_DEPTH,
+        max_header_bytes: int | None = None,
     ) -> None:
         self.issuers = _check_issuers(issuers)
         self._by_iss = {i.issuer: i for i in self.issuers if i.issuer is not None}
@@ -92,6 +103,15 @@ class Gate:
         if not 2 <= max_json_depth <= 256:
             raise ConfigurationError("max_json_depth: must be between 2 and 256")
         self.max_json_depth = max_json_depth
+        if max_header_bytes is None:
+            max_header_bytes = max(DEFAULT_MAX_HEADER_BYTES, max_token_bytes + 1024)
+        if isinstance(max_header_bytes, bool) or not isinstance(max_header_bytes, int):
+            raise ConfigurationError("max_header_bytes: must be a whole number")
+        if not max_token_bytes + 64 <= max_header_bytes <= 1_048_576:
+            raise ConfigurationError(
+                "max_header_bytes: must be between max_token_bytes + 64 and 1 MiB"
+            )
+        self.max_header_bytes = max_header_bytes
         self.cache_ttl = cache_ttl
         self.max_token_bytes = max_token_bytes
         self._cache = ClaimsCache(cache_size if cache_ttl > 0 else 0)
@@ -146,6 +166,7 @@ class Gate:
         source is a malformed request (RFC 6750 §2: one method per request).
         """
         found: tuple[str, Source] | None = None
+        view = _CappedView(view, self.max_header_bytes)
         for source in self.sources:
             token = source.extract(view)
             if token is None:
@@ -259,6 +280,57 @@ class Gate:
 
     def __repr__(self) -> str:
         return f"Gate(issuers={self.issuers!r}, sources={[s.spec for s in self.sources]!r})"
+
+
+class _CappedView(RequestView):
+    """A view whose sources may read no header value or query string longer than ``limit``.
+
+    Written here rather than left to the server because servers' limits vary
+    (and tests and scripts call ``authenticate`` with no server at all).
+    """
+
+    __slots__ = ("_limit", "_view")
+
+    def __init__(self, view: RequestView, limit: int) -> None:
+        self._view = view
+        self._limit = limit
+
+    @property
+    def method(self) -> str:  # type: ignore[override]
+        return self._view.method
+
+    @property
+    def path(self) -> str:  # type: ignore[override]
+        return self._view.path
+
+    @property
+    def scheme(self) -> str:  # type: ignore[override]
+        return self._view.scheme
+
+    def header_values(self, name: str) -> list[str]:
+        values = self._view.header_values(name)
+        for value in values:
+            if len(value) > self._limit:
+                raise InvalidRequest("A request header is too large")
+        return values
+
+    def query_string(self) -> str:
+        query = self._view.query_string()
+        if len(query) > self._limit:
+            raise InvalidRequest("The query string is too large")
+        return query
+
+    def cookie_values(self, name: str) -> list[str]:
+        self.header_values("cookie")  # refuse an oversize Cookie header before it is scanned
+        values = self._view.cookie_values(name)
+        for value in values:
+            if len(value) > self._limit:
+                raise InvalidRequest("A cookie is too large")
+        return values
+
+    def query_values(self, name: str) -> list[str]:
+        self.query_string()
+        return self._view.query_values(name)
 
 
 def _check_issuers(issuers: Sequence[Issuer]) -> tuple[Issuer, ...]:

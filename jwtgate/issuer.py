@@ -21,7 +21,14 @@ from .errors import (
     InvalidToken,
 )
 from .jws import JWS
-from .keys import KeySource, StaticKeys, VerificationKey, load_keys, load_secret
+from .keys import (
+    MAX_CANDIDATES,
+    KeySource,
+    StaticKeys,
+    VerificationKey,
+    load_keys,
+    load_secret,
+)
 from .logs import logger
 from .sources import Source, parse_source
 from .user import RolesClaim, User, roles_from_claims
@@ -65,6 +72,8 @@ class Issuer:
     (a ``jwtgate.remote.RemoteOptions``) tunes how remote keys are fetched.
     ``claims_hook(claims) -> claims`` runs on verified claims only and gives
     the claims (and roles) the ``User`` gets, e.g. JSON strings decoded.
+    ``max_keys_tried`` (1 to 8, default 8) caps the signature checks one token
+    may cost when its ``kid`` does not single out a key.
     """
 
     def __init__(
@@ -86,6 +95,7 @@ class Issuer:
         metadata: Mapping[str, Any] | None = None,
         remote: RemoteOptions | None = None,
         claims_hook: ClaimsHook | None = None,
+        max_keys_tried: int = MAX_CANDIDATES,
     ) -> None:
         if issuer is not None and (not isinstance(issuer, str) or not issuer):
             raise ConfigurationError("issuer: must be a non-empty string or None")
@@ -115,6 +125,15 @@ class Issuer:
         if claims_hook is not None and not callable(claims_hook):
             raise ConfigurationError("claims_hook: must be a callable taking and returning claims")
         self.claims_hook = claims_hook
+        if (
+            isinstance(max_keys_tried, bool)
+            or not isinstance(max_keys_tried, int)
+            or not 1 <= max_keys_tried <= MAX_CANDIDATES
+        ):
+            raise ConfigurationError(
+                f"max_keys_tried: must be a whole number in [1, {MAX_CANDIDATES}]"
+            )
+        self.max_keys_tried = max_keys_tried
         if remote is not None and jwks_url is None and discovery is False:
             raise ConfigurationError("remote: only goes with jwks_url= or discovery=")
         self.keys = self._key_source(secret, key, jwks_url, discovery, remote)
@@ -184,7 +203,9 @@ class Issuer:
         if not candidates:
             raise InvalidSignature("No key of the issuer matches the token")
         algorithm = verifier(alg)
-        for candidate in candidates:
+        # A token without a kid is tried against each compatible key: bounded, so a
+        # forged token costs at most max_keys_tried signature checks.
+        for candidate in candidates[: self.max_keys_tried]:
             if algorithm.verify(parsed.signing_input, candidate.key, parsed.signature):
                 return
         raise InvalidSignature()

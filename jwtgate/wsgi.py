@@ -200,7 +200,7 @@ class GateMiddleware:
     def _authenticate(self, environ: WSGIEnvironment) -> User | None:
         """``gate.authenticate``, answered from the cache without re-parsing when it can be."""
         if self._plan is not None:
-            found = _find_fast(self._plan, environ)
+            found = _find_fast(self._plan, environ, self.gate.max_header_bytes)
             if found is None:
                 return None
             if found is not _UNDECIDED:
@@ -256,8 +256,12 @@ def _plan(sources: Iterable[Source]) -> tuple[_Step, ...] | None:
     return tuple(steps)
 
 
-def _find_fast(plan: tuple[_Step, ...], environ: WSGIEnvironment) -> Any:
-    """``(token, source)``, None when the request holds no token, or ``_UNDECIDED``."""
+def _find_fast(plan: tuple[_Step, ...], environ: WSGIEnvironment, limit: int) -> Any:
+    """``(token, source)``, None when the request holds no token, or ``_UNDECIDED``.
+
+    A value longer than ``limit`` (the gate's ``max_header_bytes``) is left to
+    ``Gate.authenticate``, which refuses it.
+    """
     found: tuple[str, Source] | None = None
     view: EnvironView | None = None
     for kind, source, key in plan:
@@ -273,6 +277,8 @@ def _find_fast(plan: tuple[_Step, ...], environ: WSGIEnvironment) -> Any:
             cookies = environ.get("HTTP_COOKIE")
             if cookies is None or key not in cookies:
                 continue
+            if len(cookies) > limit:
+                return _UNDECIDED
             values = cookie_values((cookies,), key[:-1])
             if not values:
                 continue
@@ -282,6 +288,8 @@ def _find_fast(plan: tuple[_Step, ...], environ: WSGIEnvironment) -> Any:
         else:
             if not (key in environ if kind == _HEADER else environ.get(key)):
                 continue
+            if len(environ[key]) > limit:
+                return _UNDECIDED
             view = view or EnvironView(environ)
             try:
                 extracted = source.extract(view)

@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
 
 from jwtgate import Gate
 from jwtgate.testing import TokenFactory
 
 pytest_plugins = ["jwtgate.testing.pytest_plugin"]
+
+# Hypothesis profiles. "ci" (the default) is derandomised: the same examples on
+# every run, so a red build is reproducible and a green one means the same thing
+# twice. "long" explores for real, by hand: HYPOTHESIS_PROFILE=long pytest tests/security
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "long",
+    max_examples=20_000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 NOW = 1_800_000_000.0
 
