@@ -108,12 +108,12 @@ def flask_app() -> Any:
 
         @app.get("/public")
         def public() -> Any:
-            return jsonify(sub=current_user.sub if current_user.is_authenticated else None)
+            return jsonify(sub=current_user.subject if current_user.is_authenticated else None)
 
         @app.get("/private")
         @require_auth
         def private() -> Any:
-            return jsonify(sub=current_user.sub)
+            return jsonify(sub=current_user.subject)
 
         app.wsgi_app = GateMiddleware(app.wsgi_app, build_gate())  # type: ignore[method-assign]
     return app
@@ -170,12 +170,12 @@ def starlette_app() -> Any:
         )
 
     async def public(request: Request) -> JSONResponse:
-        user = request.scope["jwtgate.user"]
-        return JSONResponse({"sub": user.sub if user.is_authenticated else None})
+        user = request.user
+        return JSONResponse({"sub": user.subject if user.is_authenticated else None})
 
     @require_auth
     async def private(request: Request) -> JSONResponse:
-        return JSONResponse({"sub": request.scope["jwtgate.user"].sub})
+        return JSONResponse({"sub": request.user.subject})
 
     return Starlette(
         routes=[
