@@ -12,8 +12,11 @@ Servers, each started on a free port in its own process group and stopped by it:
   uvicorn --loop asyncio --http h11     Starlette bare | jwtgate | AuthenticationMiddleware+PyJWT
   uvicorn --loop uvloop --http httptools the same three
 
-Every app gets the same ``Authorization: Bearer <RS256 token>`` header (the bare
-apps ignore it), so a ratio isolates the cost of authentication. The load is
+gunicorn gets a new connection per request (``Connection: close``): its gthread
+workers keep the keep-alive connections they accept, so 8 long-lived connections
+split unevenly between the 2 workers by chance. Every app gets the same
+``Authorization: Bearer <RS256 token>`` header (the bare apps ignore it), so a ratio isolates the
+cost of authentication. The load is
 ``wrk -t1 -c8 --latency``; each server is warmed up, then every round runs each
 app of a server kind back to back (interleaved), and the table gives medians
 of req/s, p50 and p99 and the median of same-round ratios to bare. Every
@@ -85,11 +88,12 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
 
-def run_wrk(url: str, header: str, seconds: float, connections: int) -> Result:
+def run_wrk(url: str, header: str, seconds: float, connections: int, close: bool) -> Result:
     """One wrk run; its summary parsed."""
+    extra = ["-H", "Connection: close"] if close else []
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
-         "-H", header, url],
+         "-H", header, *extra, url],
         capture_output=True, text=True, timeout=seconds + 30, check=True,
     ).stdout  # fmt: skip
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -100,18 +104,22 @@ def run_wrk(url: str, header: str, seconds: float, connections: int) -> Result:
     return Result(rps, _ms(*p50.groups()), _ms(*p99.groups()), bad)  # type: ignore[union-attr]
 
 
-def run_python(url: str, header: str, seconds: float, connections: int) -> Result:
+def run_python(url: str, header: str, seconds: float, connections: int, close: bool) -> Result:
     """The fallback load generator, in another process (this file with --load)."""
     out = subprocess.run(
         [sys.executable, __file__, "--load", url, "--header", header,
-         "--seconds", str(seconds), "--connections", str(connections)],
+         "--seconds", str(seconds), "--connections", str(connections),
+         *(["--close"] if close else [])],
         capture_output=True, text=True, timeout=seconds + 30, check=True,
     ).stdout  # fmt: skip
     return Result(**json.loads(out))
 
 
-def python_load(url: str, header: str, seconds: float, connections: int) -> None:
-    """Keep-alive GETs from ``connections`` threads for ``seconds``; print a Result as JSON."""
+def python_load(url: str, header: str, seconds: float, connections: int, close: bool) -> None:
+    """GETs from ``connections`` threads for ``seconds``; print a Result as JSON.
+
+    Connections are kept alive unless ``close``: then each request opens its own.
+    """
     import http.client
 
     port = int(url.split(":")[2].split("/")[0])
@@ -135,6 +143,8 @@ def python_load(url: str, header: str, seconds: float, connections: int) -> None
                 connection.close()
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
                 ok = False
+            if close:
+                connection.close()
             mine.append(time.perf_counter() - started)
             if not ok:
                 with lock:
@@ -175,6 +185,10 @@ def measure(args: argparse.Namespace) -> tuple[list[Row], str]:
     rows: list[Row] = []
     for kind in args.servers:
         label, apps = PLAN[kind]
+        # gunicorn's gthread workers each keep the keep-alive connections they accepted, so
+        # 8 long-lived connections split 8/0 or 5/3 between the 2 workers by chance, which
+        # swung one run ±50 %. A new connection per request spreads them evenly.
+        close = kind == "gunicorn"
         with ExitStack() as stack:
             servers: list[tuple[Row, Server]] = []
             for mode, app_label in apps:
@@ -186,10 +200,11 @@ def measure(args: argparse.Namespace) -> tuple[list[Row], str]:
                     assert get(server.port, headers=forged) in (400, 401, 422), (kind, mode)
                 servers.append((Row(label, mode, app_label), server))
             for _, server in servers:  # warm up every worker
-                load(server.url, header, args.warmup, args.connections)
+                load(server.url, header, args.warmup, args.connections, close)
             for _ in range(args.rounds):
                 for row, server in servers:
-                    row.results.append(load(server.url, header, args.seconds, args.connections))
+                    result = load(server.url, header, args.seconds, args.connections, close)
+                    row.results.append(result)
             rows += [row for row, _ in servers]
         print(f"done: {label}", file=sys.stderr)
     return rows, loader
@@ -198,7 +213,8 @@ def measure(args: argparse.Namespace) -> tuple[list[Row], str]:
 def table(rows: list[Row], loader: str, args: argparse.Namespace) -> str:
     """The markdown table: medians, same-round ratios to bare and to the peer."""
     lines = [
-        f"Over HTTP, RS256, load: {loader} -t1 -c{args.connections}, "
+        f"Over HTTP, RS256, load: {loader} -t1 -c{args.connections} (gunicorn: a new "
+        "connection per request, uvicorn: keep-alive), "
         f"{args.rounds} interleaved rounds of {args.seconds:g} s; medians.",
         "",
         "| server | app | req/s | spread | p50 ms | p99 ms | × bare | jwtgate × peer | bad |",
@@ -234,9 +250,10 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--python-load", action="store_true", help="ignore wrk")
     parser.add_argument("--load", help=argparse.SUPPRESS)
     parser.add_argument("--header", help=argparse.SUPPRESS)
+    parser.add_argument("--close", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.load:
-        python_load(args.load, args.header, args.seconds, args.connections)
+        python_load(args.load, args.header, args.seconds, args.connections, args.close)
         return ""
     if args.quick:
         args.rounds, args.seconds, args.warmup = 2, 2.0, 1.0
