@@ -54,7 +54,10 @@ def build_gate() -> Gate:
     else:
         options["key"] = _key()
     issuer = Issuer(_setting("ISSUER") or None, **options)
-    return Gate(issuers=[issuer], sources=["bearer", "cookie:jwt"])
+    # The soak sends cookies too; the timed apps read the Bearer header only, as the peers
+    # do (a cookie source makes every request also scan for the cookie and test CSRF).
+    sources = ["bearer", "cookie:jwt"] if _setting("APP") == "soak" else ["bearer"]
+    return Gate(issuers=[issuer], sources=sources)
 
 
 def _decode(token: str) -> dict[str, Any]:
