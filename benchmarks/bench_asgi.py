@@ -15,7 +15,7 @@ behind shared/research/perf-baselines.md did, for comparison. Cases run interlea
 repetitions, and each delta or ratio is the median of the per-repetition deltas or
 ratios, so the cases it compares were measured back to back under the same noise.
 
-Cases, for HS256 and RS256 tokens:
+Cases, for HS256, RS256, ES256 and EdDSA tokens (``--alg`` picks some):
   starlette bare                       a Route returning PlainTextResponse("ok")
   starlette + jwtgate, hit             GateMiddleware in front; the token is cached
   starlette + jwtgate + @require_auth  the same, the endpoint decorated
@@ -339,7 +339,7 @@ async def measure(algorithm: str, repeats: int, target_s: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 short repetitions")
-    parser.add_argument("--alg", action="append", help="HS256, RS256 (default: both)")
+    parser.add_argument("--alg", action="append", help="HS256, RS256, ES256, EdDSA (default: all)")
     args = parser.parse_args()
     repeats, target = (3, 0.05) if args.quick else (11, 0.1)
     print(
@@ -347,7 +347,7 @@ def main() -> None:
         f"starlette {starlette.__version__}, fastapi {fastapi.__version__}, PyJWT {jwt.__version__}"
     )
     print(f"median of {repeats} interleaved repetitions of ~{target} s each")
-    for algorithm in args.alg or ["HS256", "RS256"]:
+    for algorithm in args.alg or ["HS256", "RS256", "ES256", "EdDSA"]:
         asyncio.run(measure(algorithm, repeats, target))
 
 

@@ -3,7 +3,9 @@
 Compares, in one run, a bare Flask view with the same view behind
 ``jwtgate.wsgi.GateMiddleware`` on a cache hit and on a miss (a gate with its
 cache off, so every request verifies), and behind flask-jwt-extended's
-``@jwt_required()`` when that package is installed, for HS256 and RS256.
+``@jwt_required()`` and behind Authlib's ``ResourceProtector`` with a JWT bearer
+validator when those packages are installed (the ``bench`` extra), for HS256,
+RS256, ES256 and EdDSA (``--alg`` picks some).
 
 Method: the environ is built once with werkzeug's ``EnvironBuilder`` and copied
 per request, with a freshly built ``Authorization`` value each time (a server
@@ -14,7 +16,7 @@ is drained and closed. The bare app gets the same header. Cases run interleaved
 median of per-repetition deltas and ratios, so the cases it compares were
 measured back to back under the same noise.
 
-    python benchmarks/bench_wsgi.py [--reps 9] [--seconds 0.15]
+    python benchmarks/bench_wsgi.py [--reps 9] [--seconds 0.15] [--alg RS256 ...]
 """
 
 from __future__ import annotations
@@ -139,6 +141,49 @@ def fje_app(tokens: TokenFactory) -> WSGIApp | None:
     return app
 
 
+def authlib_app(tokens: TokenFactory) -> WSGIApp | None:
+    """Authlib's ResourceProtector with a bearer validator that verifies the JWT per request."""
+    try:
+        from authlib.integrations.flask_oauth2 import ResourceProtector
+        from authlib.jose import JsonWebToken
+        from authlib.jose.errors import JoseError
+        from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
+    except ImportError:
+        return None
+
+    key = tokens.secret if tokens.algorithm.startswith("HS") else tokens.public_pem()
+    decoder = JsonWebToken([tokens.algorithm])
+    options = {
+        "iss": {"essential": True, "value": tokens.issuer},
+        "aud": {"essential": True, "value": tokens.audience},
+        "exp": {"essential": True},
+    }
+
+    class JWTValidator(BearerTokenValidator):  # type: ignore[misc]
+        def authenticate_token(self, token_string: str) -> Any:
+            try:
+                claims = decoder.decode(token_string, key, claims_options=options)
+                claims.validate()
+            except JoseError:
+                return None
+            return claims
+
+        def validate_token(self, token: Any, scopes: Any, request: Any) -> None:
+            if token is None:
+                raise InvalidTokenError()
+
+    require_oauth = ResourceProtector()
+    require_oauth.register_token_validator(JWTValidator())
+    app = flask_app("authlib")
+
+    @app.get("/")
+    @require_oauth()
+    def index() -> str:
+        return "ok"
+
+    return app
+
+
 def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
     return None
 
@@ -202,9 +247,9 @@ class Case:
         return (time.perf_counter() - started) / n
 
 
-def build_cases() -> list[Case]:
+def build_cases(algorithms: list[str]) -> list[Case]:
     cases = [Case("Flask bare view", bare_app(), "x", None)]
-    for algorithm in ("HS256", "RS256"):
+    for algorithm in algorithms:
         tokens = TokenFactory(algorithm)
         claims = realistic_claims()
         token = tokens.token(**claims)
@@ -235,6 +280,9 @@ def build_cases() -> list[Case]:
         fje = fje_app(tokens)
         if fje is not None:
             cases.append(Case(f"flask-jwt-extended, {algorithm}", fje, token, bad))
+        authlib = authlib_app(tokens)
+        if authlib is not None:
+            cases.append(Case(f"Authlib ResourceProtector, {algorithm}", authlib, token, bad))
     netlify = TokenFactory.netlify()
     claims = realistic_claims()
     token = netlify.token(**claims)
@@ -254,9 +302,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=9, help="interleaved repetitions")
     parser.add_argument("--seconds", type=float, default=0.15, help="per case and repetition")
+    parser.add_argument("--alg", action="append", help="HS256, RS256, ES256, EdDSA (default: all)")
     args = parser.parse_args()
 
-    cases = build_cases()
+    cases = build_cases(args.alg or ["HS256", "RS256", "ES256", "EdDSA"])
     for case in cases:
         case.check()
         case.run(200)  # warm up
