@@ -53,6 +53,13 @@ def clock() -> FrozenClock:
     return FrozenClock()
 
 
+@pytest.fixture
+def server(tokens):
+    """A real JWKS server on 127.0.0.1 for the test module's ``tokens`` factory."""
+    with tokens.serve_jwks() as running:
+        yield running
+
+
 @pytest.fixture(scope="session")
 def _factories() -> dict[str, TokenFactory]:
     # Key generation is the slow part: one factory per algorithm per session.

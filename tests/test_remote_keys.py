@@ -13,7 +13,6 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,23 +30,12 @@ from jwtgate.remote import RemoteKeys, RemoteOptions, discovery_url
 from jwtgate.testing import TokenFactory
 from jwtgate.testing.jwks_server import DISCOVERY_PATH, JWKS_PATH, JWKSServer
 
-
-class Clock:
-    """A monotonic clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from .conftest import FrozenClock
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FrozenClock:
+    return FrozenClock(1_000.0)
 
 
 @pytest.fixture
@@ -55,14 +43,8 @@ def tokens() -> TokenFactory:
     return TokenFactory("ES256")
 
 
-@pytest.fixture
-def server(tokens: TokenFactory) -> Iterator[JWKSServer]:
-    with tokens.serve_jwks() as running:
-        yield running
-
-
 def make_gate(
-    tokens: TokenFactory, server: JWKSServer, clock: Clock, **options: Any
+    tokens: TokenFactory, server: JWKSServer, clock: FrozenClock, **options: Any
 ) -> tuple[Gate, RemoteKeys]:
     issuer = tokens.issuer_config(jwks_url=server.url, remote=RemoteOptions(clock=clock, **options))
     assert isinstance(issuer.keys, RemoteKeys)

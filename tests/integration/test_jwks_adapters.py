@@ -7,39 +7,26 @@ source's clock is fake, so cooldowns pass without sleeping.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from jwtgate import Gate
 from jwtgate.remote import RemoteOptions
 from jwtgate.testing import TokenFactory
-from jwtgate.testing.jwks_server import JWKS_PATH, JWKSServer
+from jwtgate.testing.jwks_server import JWKS_PATH
 from tests.test_factory_adapters import ADAPTERS, assert_refused
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 50_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from ..conftest import FrozenClock
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FrozenClock:
+    return FrozenClock(50_000.0)
 
 
 @pytest.fixture
 def tokens() -> TokenFactory:
     return TokenFactory("ES256")
-
-
-@pytest.fixture
-def server(tokens: TokenFactory) -> Iterator[JWKSServer]:
-    with tokens.serve_jwks() as running:
-        yield running
 
 
 @pytest.fixture(params=sorted(ADAPTERS))

@@ -11,7 +11,6 @@ import json
 import socket
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,18 +20,12 @@ from jwtgate.remote import RemoteKeys, RemoteOptions
 from jwtgate.testing import TokenFactory
 from jwtgate.testing.jwks_server import DISCOVERY_PATH, JWKS_PATH, JWKSServer
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 50_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from ..conftest import FrozenClock
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FrozenClock:
+    return FrozenClock(50_000.0)
 
 
 @pytest.fixture
@@ -41,13 +34,7 @@ def tokens() -> TokenFactory:
 
 
 @pytest.fixture
-def server(tokens: TokenFactory) -> Iterator[JWKSServer]:
-    with tokens.serve_jwks() as running:
-        yield running
-
-
-@pytest.fixture
-def gate(tokens: TokenFactory, server: JWKSServer, clock: Clock) -> Gate:
+def gate(tokens: TokenFactory, server: JWKSServer, clock: FrozenClock) -> Gate:
     options = RemoteOptions(clock=clock, timeout=0.5)
     return Gate(issuers=[tokens.issuer_config(jwks_url=server.url, remote=options)])
 
