@@ -23,7 +23,6 @@ from jwtgate.context import (
     ANONYMOUS_AUTH,
     PREFLIGHT_AUTH,
     RequestAuth,
-    auth_for,
     current_auth,
     reset_auth,
     set_auth,
@@ -357,37 +356,3 @@ def test_request_auth_defaults_and_immutability():
     assert PREFLIGHT_AUTH.preflight is True
     with pytest.raises(AttributeError):
         auth.user = make_user()  # type: ignore[misc]
-
-
-def test_auth_for_shares_one_request_auth_per_user_object():
-    first, second = make_user(sub="a"), make_user(sub="a")
-    assert auth_for(first) is auth_for(first)
-    assert auth_for(first).user is first
-    assert auth_for(second).user is second  # equal claims, another object: its own
-    assert auth_for(first).error is None
-    assert auth_for(first).preflight is False
-
-
-def test_auth_for_never_hands_out_another_users_auth():
-    class EqualByName(User):
-        __slots__ = ()
-
-        def __eq__(self, other):
-            return isinstance(other, User) and other.subject == self.subject
-
-        def __hash__(self):
-            return hash(self.subject)
-
-    first = EqualByName(subject="a", claims={}, source="bearer")
-    second = EqualByName(subject="a", claims={}, source="cookie:nf_jwt")
-    assert auth_for(first).user is first
-    assert auth_for(second).user is second
-
-
-def test_auth_for_stays_bounded():
-    from jwtgate import context
-
-    users = [make_user(sub=str(i)) for i in range(context._AUTH_MEMO_SIZE * 2 + 5)]
-    for user in users:
-        assert auth_for(user).user is user
-    assert len(context._auth_memo) <= context._AUTH_MEMO_SIZE

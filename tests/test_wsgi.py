@@ -24,7 +24,6 @@ from jwtgate import (
     Gate,
     InvalidRequest,
     KeysUnavailable,
-    RevokedToken,
     Source,
     User,
     require_auth,
@@ -728,28 +727,6 @@ def test_a_gate_with_a_custom_source_goes_through_authenticate(rs256, clock):
 def test_an_oversized_token_is_refused(rs256, clock):
     gate = Gate(issuers=[rs256.issuer_config()], clock=clock, max_token_bytes=256)
     assert who(gate, headers=rs256.headers()) == (401, None, "invalid_token")
-
-
-# --- Gate.cached_user, the core half of the fast path ---------------------------------------
-
-
-def test_cached_user_is_none_until_a_token_was_verified(gate, rs256, clock):
-    bearer = gate.sources[0]
-    token = rs256.token(sub="alice", expires_in=60)
-    assert gate.cached_user(token, bearer) is None
-    verified = gate.authenticate(headers={"Authorization": f"Bearer {token}"})
-    assert gate.cached_user(token, bearer) is verified
-    clock.advance(60)
-    assert gate.cached_user(token, bearer) is None
-
-
-def test_cached_user_applies_revocation(rs256, clock):
-    gate = Gate(issuers=[rs256.issuer_config()], clock=clock, is_revoked=lambda user: True)
-    token = rs256.token()
-    with pytest.raises(RevokedToken):
-        gate.authenticate(headers={"Authorization": f"Bearer {token}"})
-    with pytest.raises(RevokedToken):
-        gate.cached_user(token, gate.sources[0])
 
 
 # --- threads ---------------------------------------------------------------------------------
