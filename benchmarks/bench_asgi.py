@@ -17,6 +17,8 @@ ratios, so the cases it compares were measured back to back under the same noise
 
 Cases, for HS256, RS256, ES256 and EdDSA tokens (``--alg`` picks some):
   starlette bare                       a Route returning PlainTextResponse("ok")
+  (ref) a do-nothing middleware        a pure ASGI middleware that only awaits the app
+  (ref) AuthenticationMiddleware, no JWT  Starlette's own, a backend returning a fixed user
   starlette + jwtgate, hit             GateMiddleware in front; the token is cached
   starlette + jwtgate + @require_auth  the same, the endpoint decorated
   starlette + jwtgate, miss            a gate with cache_size=0: every request verifies
@@ -261,6 +263,23 @@ async def run_n(app: App, scope: dict[str, Any], n: int, fresh: bool = True) -> 
     return elapsed / (batches * BATCH) / 1000
 
 
+class PassThrough:
+    """A pure ASGI middleware that does nothing: what one more layer costs at least."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+class FixedUserBackend(AuthenticationBackend):
+    """Starlette's authentication with no token work at all: its middleware's own cost."""
+
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, SimpleUser] | None:
+        return AuthCredentials(["authenticated"]), SimpleUser("user-1")
+
+
 def cases_for(algorithm: str) -> tuple[dict[str, App], dict[str, Any]]:
     tokens = TokenFactory(algorithm)
     token = tokens.token(sub="user-1", roles=["admin", "editor"], email="a@example.com")
@@ -271,6 +290,10 @@ def cases_for(algorithm: str) -> tuple[dict[str, App], dict[str, Any]]:
     backend = PyJWTBackend(key, algorithm, audience, issuer)
     apps = {
         "starlette bare": starlette_app(),
+        "(ref) starlette + a do-nothing middleware": starlette_app([Middleware(PassThrough)]),
+        "(ref) starlette + AuthenticationMiddleware, no JWT": starlette_app(
+            [Middleware(AuthenticationMiddleware, backend=FixedUserBackend())]
+        ),
         "starlette + jwtgate, hit": starlette_app([Middleware(GateMiddleware, gate=hit_gate)]),
         "starlette + jwtgate + @require_auth, hit": starlette_app(
             [Middleware(GateMiddleware, gate=hit_gate)], protected=True
@@ -296,6 +319,8 @@ REUSED = "(reused headers) "
 
 
 BASE = {
+    "(ref) starlette + a do-nothing middleware": "starlette bare",
+    "(ref) starlette + AuthenticationMiddleware, no JWT": "starlette bare",
     "starlette + jwtgate, hit": "starlette bare",
     "starlette + jwtgate + @require_auth, hit": "starlette bare",
     "starlette + jwtgate, miss": "starlette bare",

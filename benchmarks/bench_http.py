@@ -11,6 +11,8 @@ Servers, each started on a free port in its own process group and stopped by it:
   gunicorn -k gthread -w 2 --threads 4  Flask bare | jwtgate | flask-jwt-extended
   uvicorn --loop asyncio --http h11     Starlette bare | jwtgate | AuthenticationMiddleware+PyJWT
   uvicorn --loop uvloop --http httptools the same three
+  the same uvicorn, FastAPI              bare | (ref) a do-nothing dependency |
+                                         jwtgate current_user | HTTPBearer + PyJWT
 
 gunicorn gets a new connection per request (``Connection: close``): its gthread
 workers keep the keep-alive connections they accept, so 8 long-lived connections
@@ -65,7 +67,20 @@ PLAN: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("authmw", "AuthenticationMiddleware + PyJWT"),
         ],
     ),
+    "fastapi-uvloop": (
+        "uvicorn uvloop/httptools, FastAPI",
+        [
+            ("bare", "FastAPI bare"),
+            ("trivial", "(ref) FastAPI + a do-nothing dependency"),
+            ("jwtgate", "FastAPI + jwtgate current_user"),
+            ("pyjwt", "FastAPI HTTPBearer + PyJWT"),
+        ],
+    ),
 }
+
+
+#: The apps that authenticate nobody: the bases and references the others are read against.
+UNAUTHENTICATED = ("bare", "trivial")
 
 
 @dataclass
@@ -195,7 +210,7 @@ def measure(args: argparse.Namespace) -> tuple[list[Row], str]:
                 server = stack.enter_context(serve(kind, environment(tokens, mode), app_label))
                 # Refuse to time an app that does not do what its row says.
                 assert get(server.port, headers={"Authorization": f"Bearer {token}"}) == 200
-                if mode != "bare":
+                if mode not in UNAUTHENTICATED:
                     forged = {"Authorization": f"Bearer {tokens.wrong_signature(sub='x')}"}
                     assert get(server.port, headers=forged) in (400, 401, 422), (kind, mode)
                 servers.append((Row(label, mode, app_label), server))
@@ -227,7 +242,7 @@ def table(rows: list[Row], loader: str, args: argparse.Namespace) -> str:
         for row in group:
             rps = [x.rps for x in row.results]
             versus = ""
-            if gate is not None and row.mode not in ("bare", "jwtgate"):
+            if gate is not None and row.mode not in (*UNAUTHENTICATED, "jwtgate"):
                 versus = f"{paired_ratio([x.rps for x in gate.results], rps):.2f}"
             lines.append(
                 f"| {kind} | {row.label} | {median(rps):,.0f} | {spread(rps)} "

@@ -4,7 +4,8 @@ A server process cannot be handed Python objects, so each factory reads its
 configuration from ``BENCH_*`` environment variables set by the parent:
 
 ``BENCH_APP``       bare | jwtgate | fje (flask-jwt-extended) | authmw (Starlette's
-                    AuthenticationMiddleware + PyJWT) | soak
+                    AuthenticationMiddleware + PyJWT) | pyjwt (FastAPI's HTTPBearer
+                    + PyJWT) | trivial (FastAPI, a do-nothing dependency) | soak
 ``BENCH_ALG``       the token algorithm (RS256 …)
 ``BENCH_KEY``       the verification key: a PEM public key, or the HMAC secret (hex) for HS*
 ``BENCH_ISSUER``    the ``iss`` the tokens carry; ``BENCH_AUDIENCE`` their ``aud``
@@ -15,6 +16,7 @@ Every app answers ``GET /`` (protected unless bare) and, for the soak, also
 
     gunicorn -k gthread -w 2 --chdir benchmarks 'http_apps:flask_app()'
     uvicorn --app-dir benchmarks --factory http_apps:starlette_app
+    uvicorn --app-dir benchmarks --factory http_apps:fastapi_app
 """
 
 from __future__ import annotations
@@ -188,3 +190,60 @@ def starlette_app() -> Any:
         ],
         middleware=[Middleware(GateMiddleware, gate=build_gate())],
     )
+
+
+def fastapi_app() -> Any:
+    """FastAPI: bare, jwtgate's middleware and ``current_user`` dependency, or HTTPBearer + PyJWT.
+
+    The last is the FastAPI tutorial's way: a dependency that decodes the
+    token with PyJWT on every request.
+    """
+    from fastapi import Depends, FastAPI, HTTPException
+    from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+    from jwtgate import User
+    from jwtgate.asgi import GateMiddleware
+    from jwtgate.fastapi import current_user
+
+    # Depends() as defaults, not in Annotated: the annotations are strings (future
+    # import) and could not name these local objects.
+    mode = _setting("APP", "bare")
+    app = FastAPI()
+    if mode == "bare":
+
+        @app.get("/")
+        async def bare() -> dict[str, bool]:
+            return {"ok": True}
+
+    elif mode == "trivial":
+
+        async def nothing() -> int:
+            return 1
+
+        @app.get("/")
+        async def with_nothing(value: int = Depends(nothing)) -> dict[str, bool]:
+            return {"ok": True}
+
+    elif mode == "pyjwt":
+        bearer = HTTPBearer()
+
+        async def verified(
+            creds: HTTPAuthorizationCredentials = Depends(bearer),  # noqa: B008
+        ) -> dict[str, Any]:
+            try:
+                return _decode(creds.credentials)
+            except jwt.InvalidTokenError as exc:
+                raise HTTPException(401, "invalid token") from exc
+
+        @app.get("/")
+        async def with_pyjwt(claims: dict[str, Any] = Depends(verified)) -> dict[str, bool]:  # noqa: B008
+            return {"ok": True}
+
+    else:
+        app.add_middleware(GateMiddleware, gate=build_gate())
+
+        @app.get("/")
+        async def with_jwtgate(user: User = Depends(current_user)) -> dict[str, bool]:  # noqa: B008
+            return {"ok": True}
+
+    return app
