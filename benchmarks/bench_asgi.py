@@ -16,6 +16,9 @@ repetitions, and each delta or ratio is the median of the per-repetition deltas 
 ratios, so the cases it compares were measured back to back under the same noise.
 
 Cases, for HS256, RS256, ES256 and EdDSA tokens (``--alg`` picks some):
+  (alone) ...                          the smallest ASGI app, bare, behind a do-nothing
+                                       middleware and behind jwtgate: the middleware's own
+                                       cost without Starlette's microseconds and their noise
   starlette bare                       a Route returning PlainTextResponse("ok")
   (ref) a do-nothing middleware        a pure ASGI middleware that only awaits the app
   (ref) AuthenticationMiddleware, no JWT  Starlette's own, a backend returning a fixed user
@@ -263,6 +266,12 @@ async def run_n(app: App, scope: dict[str, Any], n: int, fresh: bool = True) -> 
     return elapsed / (batches * BATCH) / 1000
 
 
+async def plain_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The smallest ASGI app: around it, a middleware's own cost is all that is timed."""
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
 class PassThrough:
     """A pure ASGI middleware that does nothing: what one more layer costs at least."""
 
@@ -289,6 +298,9 @@ def cases_for(algorithm: str) -> tuple[dict[str, App], dict[str, Any]]:
     miss_gate = Gate(issuers=[tokens.issuer_config()], cache_size=0)
     backend = PyJWTBackend(key, algorithm, audience, issuer)
     apps = {
+        PLAIN: plain_app,
+        "(alone) + a do-nothing middleware": PassThrough(plain_app),
+        "(alone) + jwtgate, hit": GateMiddleware(plain_app, hit_gate),
         "starlette bare": starlette_app(),
         "(ref) starlette + a do-nothing middleware": starlette_app([Middleware(PassThrough)]),
         "(ref) starlette + AuthenticationMiddleware, no JWT": starlette_app(
@@ -318,7 +330,11 @@ def cases_for(algorithm: str) -> tuple[dict[str, App], dict[str, Any]]:
 REUSED = "(reused headers) "
 
 
+PLAIN = "(alone) a plain ASGI app"
+
 BASE = {
+    "(alone) + a do-nothing middleware": PLAIN,
+    "(alone) + jwtgate, hit": PLAIN,
     "(ref) starlette + a do-nothing middleware": "starlette bare",
     "(ref) starlette + AuthenticationMiddleware, no JWT": "starlette bare",
     "starlette + jwtgate, hit": "starlette bare",

@@ -98,22 +98,27 @@ def bench_algorithm(algorithm: str, repeats: int, target: float) -> dict[str, fl
     return result
 
 
-def bytes_per_cached_token(count: int) -> tuple[float, int]:
-    """Memory the cache holds per token, with ``count`` distinct tokens cached."""
+def bytes_per_cached_token(count: int, cache_size: int | None = None) -> tuple[float, int, int]:
+    """Memory the cache holds per token after ``count`` distinct tokens, and its length.
+
+    With ``cache_size`` below ``count`` this shows the bound: the cache keeps at
+    most ``cache_size`` tokens however many it is shown.
+    """
     tokens = TokenFactory("HS256", clock=lambda: NOW)
     minted = [tokens.token(sub=f"user-{i:07d}", **realistic_claims()) for i in range(count)]
-    gate = Gate(issuers=[tokens.issuer_config()], cache_size=count)
+    gate = Gate(issuers=[tokens.issuer_config()], cache_size=cache_size or count)
     views = [{"Authorization": f"Bearer {t}"} for t in minted]
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
+    largest = 0
     for headers in views:
         gate.authenticate(headers=headers)
+        largest = max(largest, gate.cache_size)
     gc.collect()
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    assert gate.cache_size == count
-    return (after - before) / count, len(minted[0])
+    return (after - before) / gate.cache_size, len(minted[0]), largest
 
 
 def main() -> None:
@@ -137,10 +142,18 @@ def main() -> None:
             f"{algorithm:<7}{int(r['chars']):>7}{r['hit'] * 1e6:>11.2f}{r['miss'] * 1e6:>12.1f}"
             f"{r['pyjwt'] * 1e6:>12.1f}{r['miss'] / r['pyjwt']:>12.2f}×"
         )
-    per_token, chars = bytes_per_cached_token(count)
+    print()
+    for cached in sorted({10_000, count}):
+        per_token, chars, largest = bytes_per_cached_token(cached)
+        print(
+            f"memory: {per_token:,.0f} bytes per cached token with {cached:,} distinct "
+            f"{chars}-char HS256 tokens cached (token text included)"
+        )
+    bound = count // 10
+    per_token, _chars, largest = bytes_per_cached_token(count // 5, cache_size=bound)
     print(
-        f"\nmemory: {per_token:,.0f} bytes per cached token "
-        f"({count:,} distinct {chars}-char HS256 tokens cached, token text included)"
+        f"bound: {count // 5:,} distinct tokens through a gate with cache_size={bound:,}: "
+        f"the cache never held more than {largest:,} ({per_token:,.0f} bytes each)"
     )
 
 

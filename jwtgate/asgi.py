@@ -190,6 +190,7 @@ class GateMiddleware:
         self._clock = gate._clock
         self._is_revoked = gate._is_revoked
         self._key = _key_plan(gate)
+        self._wanted = _single_header(gate)
         # The CSRF policy, when a token may come from a cookie (else there is nothing to check).
         self._csrf = gate.csrf if any(isinstance(s, CookieSource) for s in gate.sources) else None
 
@@ -205,7 +206,14 @@ class GateMiddleware:
         if kind == "http" and scope["method"] == "OPTIONS" and _is_preflight(scope):
             entry = _PREFLIGHT
         elif self._key is not None:
-            raw = self._key(scope)
+            wanted = self._wanted
+            if wanted is not None:  # one header: _single_header_key, inlined
+                raw = None
+                for name, value in scope["headers"]:
+                    if name == wanted:
+                        raw = value if raw is None else _UNKEYABLE
+            else:
+                raw = self._key(scope)
             if raw is None:
                 entry = _ANONYMOUS
             elif raw is not _UNKEYABLE:
@@ -403,6 +411,14 @@ def _key_plan(gate: Gate) -> Callable[[Scope], Any] | None:
     if len(wanted) == 1 and not query:
         return _single_header_key(wanted[0])
     return _multi_key(wanted, query)
+
+
+def _single_header(gate: Gate) -> bytes | None:
+    """The one header the gate's sources read, when that is all they read."""
+    places = credential_places(gate.sources)
+    if places is None or places[1] or len(places[0]) != 1:
+        return None
+    return places[0][0].encode("latin-1")
 
 
 def _single_header_key(wanted: bytes) -> Callable[[Scope], Any]:
