@@ -100,9 +100,31 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
+def _cpus() -> tuple[int, int] | None:
+    """(server CPU, load generator CPU) when there are two CPUs to keep them apart."""
+    available = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    return (available[-1], available[0]) if len(available) >= 2 else None
+
+
+#: A one-process server runs on one CPU and the load generator on another, so the
+#: scheduler does not move them onto each other (which swung runs by ±20 %).
+CPUS = _cpus()
+
+
+def pin_load() -> None:
+    """``preexec_fn`` for the load generator: keep it on its own CPU."""
+    if CPUS is not None:
+        os.sched_setaffinity(0, {CPUS[1]})
+
+
 @contextmanager
-def serve(kind: str, env: Mapping[str, str], name: str = "") -> Iterator[Server]:
-    """Run ``SERVERS[kind]`` with ``BENCH_*`` settings ``env`` until the block ends."""
+def serve(
+    kind: str, env: Mapping[str, str], name: str = "", *, pinned: bool = False
+) -> Iterator[Server]:
+    """Run ``SERVERS[kind]`` with ``BENCH_*`` settings ``env`` until the block ends.
+
+    ``pinned`` keeps a one-process server on one CPU, away from the load generator.
+    """
     port = free_port()
     command = [sys.executable, *(a.format(port=port) for a in SERVERS[kind])]
     environment = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_")}
@@ -114,6 +136,8 @@ def serve(kind: str, env: Mapping[str, str], name: str = "") -> Iterator[Server]
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    if pinned and CPUS is not None:
+        os.sched_setaffinity(process.pid, {CPUS[0]})  # before it starts any thread
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while True:

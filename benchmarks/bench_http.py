@@ -41,7 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Server, get, median, paired_ratio, serve, spread
+from _common import Server, get, median, paired_ratio, pin_load, serve, spread
 
 from jwtgate.testing import TokenFactory
 
@@ -63,6 +63,8 @@ PLAN: dict[str, tuple[str, list[tuple[str, str]]]] = {
         "uvicorn uvloop/httptools",
         [
             ("bare", "Starlette bare"),
+            ("passthrough", "(ref) Starlette + a do-nothing middleware"),
+            ("gateonly", "Starlette + jwtgate, middleware only"),
             ("jwtgate", "Starlette + jwtgate"),
             ("authmw", "AuthenticationMiddleware + PyJWT"),
         ],
@@ -79,8 +81,8 @@ PLAN: dict[str, tuple[str, list[tuple[str, str]]]] = {
 }
 
 
-#: The apps that authenticate nobody: the bases and references the others are read against.
-UNAUTHENTICATED = ("bare", "trivial")
+#: The apps that refuse no request (bases and references): no forged-token check, no peer ratio.
+NO_REFUSAL = ("bare", "trivial", "passthrough", "gateonly")
 
 
 @dataclass
@@ -103,13 +105,16 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
 
-def run_wrk(url: str, header: str, seconds: float, connections: int, close: bool) -> Result:
-    """One wrk run; its summary parsed."""
+def run_wrk(
+    url: str, header: str, seconds: float, connections: int, close: bool, pinned: bool
+) -> Result:
+    """One wrk run (on the CPU the server does not use when ``pinned``); its summary parsed."""
     extra = ["-H", "Connection: close"] if close else []
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
          "-H", header, *extra, url],
         capture_output=True, text=True, timeout=seconds + 30, check=True,
+        preexec_fn=pin_load if pinned else None,
     ).stdout  # fmt: skip
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     pct = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+(?:us|ms|s))$", out, re.M))
@@ -119,13 +124,16 @@ def run_wrk(url: str, header: str, seconds: float, connections: int, close: bool
     return Result(rps, _ms(*p50.groups()), _ms(*p99.groups()), bad)  # type: ignore[union-attr]
 
 
-def run_python(url: str, header: str, seconds: float, connections: int, close: bool) -> Result:
+def run_python(
+    url: str, header: str, seconds: float, connections: int, close: bool, pinned: bool
+) -> Result:
     """The fallback load generator, in another process (this file with --load)."""
     out = subprocess.run(
         [sys.executable, __file__, "--load", url, "--header", header,
          "--seconds", str(seconds), "--connections", str(connections),
          *(["--close"] if close else [])],
         capture_output=True, text=True, timeout=seconds + 30, check=True,
+        preexec_fn=pin_load if pinned else None,
     ).stdout  # fmt: skip
     return Result(**json.loads(out))
 
@@ -204,21 +212,25 @@ def measure(args: argparse.Namespace) -> tuple[list[Row], str]:
         # 8 long-lived connections split 8/0 or 5/3 between the 2 workers by chance, which
         # swung one run ±50 %. A new connection per request spreads them evenly.
         close = kind == "gunicorn"
+        # A one-process server gets a CPU of its own, the load generator the other.
+        pinned = kind != "gunicorn"
         with ExitStack() as stack:
             servers: list[tuple[Row, Server]] = []
             for mode, app_label in apps:
-                server = stack.enter_context(serve(kind, environment(tokens, mode), app_label))
+                server = stack.enter_context(
+                    serve(kind, environment(tokens, mode), app_label, pinned=pinned)
+                )
                 # Refuse to time an app that does not do what its row says.
                 assert get(server.port, headers={"Authorization": f"Bearer {token}"}) == 200
-                if mode not in UNAUTHENTICATED:
+                if mode not in NO_REFUSAL:
                     forged = {"Authorization": f"Bearer {tokens.wrong_signature(sub='x')}"}
                     assert get(server.port, headers=forged) in (400, 401, 422), (kind, mode)
                 servers.append((Row(label, mode, app_label), server))
             for _, server in servers:  # warm up every worker
-                load(server.url, header, args.warmup, args.connections, close)
+                load(server.url, header, args.warmup, args.connections, close, pinned)
             for _ in range(args.rounds):
                 for row, server in servers:
-                    result = load(server.url, header, args.seconds, args.connections, close)
+                    result = load(server.url, header, args.seconds, args.connections, close, pinned)
                     row.results.append(result)
             rows += [row for row, _ in servers]
         print(f"done: {label}", file=sys.stderr)
@@ -242,7 +254,7 @@ def table(rows: list[Row], loader: str, args: argparse.Namespace) -> str:
         for row in group:
             rps = [x.rps for x in row.results]
             versus = ""
-            if gate is not None and row.mode not in (*UNAUTHENTICATED, "jwtgate"):
+            if gate is not None and row.mode not in (*NO_REFUSAL, "jwtgate"):
                 versus = f"{paired_ratio([x.rps for x in gate.results], rps):.2f}"
             lines.append(
                 f"| {kind} | {row.label} | {median(rps):,.0f} | {spread(rps)} "

@@ -153,6 +153,24 @@ def starlette_app() -> Any:
     if mode == "bare":
         return Starlette(routes=[Route("/", index)])
 
+    if mode == "passthrough":
+
+        class PassThrough:
+            """A pure ASGI middleware that does nothing: what any middleware costs at least."""
+
+            def __init__(self, app: Any) -> None:
+                self.app = app
+
+            async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+                await self.app(scope, receive, send)
+
+        return Starlette(routes=[Route("/", index)], middleware=[Middleware(PassThrough)])
+
+    if mode == "gateonly":
+        return Starlette(
+            routes=[Route("/", index)], middleware=[Middleware(GateMiddleware, gate=build_gate())]
+        )
+
     if mode == "authmw":
 
         class PyJWTBackend(AuthenticationBackend):

@@ -56,7 +56,7 @@ def main() -> None:
                     raise RuntimeError("the server did not start") from None
                 time.sleep(0.1)
         header = f"Authorization: Bearer {token}"
-        result = run_wrk(f"http://127.0.0.1:{port}/", header, args.seconds, 8, False)
+        result = run_wrk(f"http://127.0.0.1:{port}/", header, args.seconds, 8, False, False)
         print(f"{args.kind} {args.app}: {result}", file=sys.stderr)
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=30)
