@@ -21,7 +21,7 @@ is never stored).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Final, Generic, TypeVar, cast
 
 from .sources import BearerSource, CookieSource, HeaderSource, QuerySource, Source
@@ -41,30 +41,30 @@ class CredentialMemo(Generic[EntryT]):
     """Raw credential value (``str``, ``bytes`` or a tuple of them) → an entry, bounded.
 
     An entry is a tuple whose first item is the raw value it was built for.
-    Adapters inline the read: ``entry = memo.lookup(raw[-TAIL:])`` then
-    ``entry[0] == raw`` (a tuple of at most ``TAIL`` items slices to itself).
-    Reads take no lock (a ``dict`` lookup is atomic); writes take one, and
-    evict the oldest entry first once ``maxsize`` are held.
+    Adapters inline the read: ``entry = memo.entries[raw[-TAIL:]]`` (a
+    subscript is cheaper than a ``get`` call), then ``entry[0] == raw`` (a
+    tuple of at most ``TAIL`` items slices to itself). Reads take no lock (a
+    ``dict`` lookup is atomic); writes take one, and evict the oldest entry
+    first once ``maxsize`` are held.
     """
 
-    __slots__ = ("_entries", "_lock", "lookup", "maxsize")
+    __slots__ = ("_lock", "entries", "maxsize")
 
     def __init__(self, maxsize: int = MEMO_SIZE) -> None:
         self.maxsize = maxsize
-        self._entries: dict[Any, EntryT] = {}
+        self.entries: dict[Any, EntryT] = {}
         self._lock = threading.Lock()
-        self.lookup: Callable[[Any], EntryT | None] = self._entries.get
 
     def get(self, raw: Any) -> EntryT | None:
         """The entry built for exactly ``raw``, or ``None``."""
-        entry = self._entries.get(raw[-TAIL:])
+        entry = self.entries.get(raw[-TAIL:])
         return entry if entry is not None and entry[0] == raw else None
 
     def put(self, entry: EntryT) -> None:
         """Remember ``entry`` for its raw value ``entry[0]``."""
         key = entry[0][-TAIL:]
         with self._lock:
-            entries = self._entries
+            entries = self.entries
             if key not in entries and len(entries) >= self.maxsize:
                 del entries[next(iter(entries))]
             entries[key] = entry
@@ -72,10 +72,10 @@ class CredentialMemo(Generic[EntryT]):
     def clear(self) -> None:
         """Forget every entry."""
         with self._lock:
-            self._entries.clear()
+            self.entries.clear()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self.entries)
 
 
 def credential_places(sources: Sequence[Source]) -> tuple[tuple[str, ...], bool] | None:

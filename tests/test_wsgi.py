@@ -397,11 +397,15 @@ def test_closing_a_generator_response_from_another_context_is_harmless(gate):
         start_response("200 OK", [])
         yield b"x"
 
-    result = GateMiddleware(app, gate)(
-        EnvironBuilder().get_environ(), lambda status, headers, exc_info=None: None
+    request_context = contextvars.copy_context()  # as a server's request thread has its own
+    result = request_context.run(
+        GateMiddleware(app, gate),
+        EnvironBuilder().get_environ(),
+        lambda status, headers, exc_info=None: None,
     )
     assert list(result) == [b"x"]
     contextvars.Context().run(result.close)  # must not raise
+    assert current_auth() is None
 
 
 def test_a_list_response_is_returned_as_is(gate):
