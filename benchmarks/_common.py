@@ -100,6 +100,24 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of a process group.
+
+    Read from ``/proc`` (Linux); 0.0 where it does not exist. A server's workers
+    live as long as the server, so differences between two readings are its work.
+    """
+    total_ticks = 0
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name (field 2) may hold spaces: split after its closing ")".
+            fields = entry.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if int(fields[2]) == pgid:  # fields here start at field 3, "state"
+            total_ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return total_ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _cpus() -> tuple[int, int] | None:
     """(server CPU, load generator CPU) when there are two CPUs to keep them apart."""
     available = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []

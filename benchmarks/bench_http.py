@@ -1,6 +1,6 @@
 """jwtgate against bare apps and its peers over real HTTP on 127.0.0.1.
 
-Run: ``python benchmarks/bench_http.py [--quick] [--rounds 5] [--seconds 8]``.
+Run: ``python benchmarks/bench_http.py [--quick] [--rounds 10] [--seconds 4]``.
 Needs the ``bench`` extra (``pip install -e '.[dev,bench]'``) and, preferably,
 ``wrk`` (``apt-get install wrk``); without wrk a Python load generator in
 another process is used, which is itself the bottleneck (its numbers are
@@ -21,8 +21,12 @@ split unevenly between the 2 workers by chance. Every app gets the same
 cost of authentication. The load is
 ``wrk -t1 -c8 --latency``; each server is warmed up, then every round runs each
 app of a server kind back to back (interleaved), and the table gives medians
-of req/s, p50 and p99 and the median of same-round ratios to bare. Every
-response must be 2xx: an app that refused the token would look fast.
+of req/s, p50 and p99 and the median of same-round ratios to bare. It also
+reads the server's CPU time (all its processes, from ``/proc``) around each run:
+CPU µs per request, and the throughput ratio to bare that it implies, is far
+steadier than req/s when other work shares the machine. A one-process server
+runs pinned to one CPU and wrk to another. Every response must be 2xx: an app
+that refused the token would look fast.
 """
 
 from __future__ import annotations
@@ -41,7 +45,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Server, get, median, paired_ratio, pin_load, serve, spread
+from _common import (
+    Server,
+    get,
+    group_cpu_seconds,
+    median,
+    paired_ratio,
+    pin_load,
+    serve,
+    spread,
+)
 
 from jwtgate.testing import TokenFactory
 
@@ -91,6 +104,8 @@ class Result:
     p50_ms: float
     p99_ms: float
     bad: int  # non-2xx responses and socket errors
+    requests: int = 0
+    cpu_us: float = 0.0  # the server's CPU time per request, all its processes
 
 
 @dataclass
@@ -121,7 +136,8 @@ def run_wrk(
     p50, p99 = (re.match(r"([\d.]+)(\w+)", pct[k]) for k in ("50", "99"))
     bad = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
     bad += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
-    return Result(rps, _ms(*p50.groups()), _ms(*p99.groups()), bad)  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return Result(rps, _ms(*p50.groups()), _ms(*p99.groups()), bad, requests)  # type: ignore[union-attr]
 
 
 def run_python(
@@ -184,7 +200,7 @@ def python_load(url: str, header: str, seconds: float, connections: int, close: 
     n = len(latencies)
     print(json.dumps({
         "rps": n / seconds, "p50_ms": latencies[n // 2] * 1e3,
-        "p99_ms": latencies[min(n - 1, int(n * 0.99))] * 1e3, "bad": bad[0],
+        "p99_ms": latencies[min(n - 1, int(n * 0.99))] * 1e3, "bad": bad[0], "requests": n,
     }))  # fmt: skip
 
 
@@ -230,7 +246,10 @@ def measure(args: argparse.Namespace) -> tuple[list[Row], str]:
                 load(server.url, header, args.warmup, args.connections, close, pinned)
             for _ in range(args.rounds):
                 for row, server in servers:
+                    cpu_before = group_cpu_seconds(server.process.pid)
                     result = load(server.url, header, args.seconds, args.connections, close, pinned)
+                    cpu = group_cpu_seconds(server.process.pid) - cpu_before
+                    result.cpu_us = cpu / max(1, result.requests) * 1e6
                     row.results.append(result)
             rows += [row for row, _ in servers]
         print(f"done: {label}", file=sys.stderr)
@@ -244,15 +263,21 @@ def table(rows: list[Row], loader: str, args: argparse.Namespace) -> str:
         "connection per request, uvicorn: keep-alive), "
         f"{args.rounds} interleaved rounds of {args.seconds:g} s; medians.",
         "",
-        "| server | app | req/s | spread | p50 ms | p99 ms | × bare | jwtgate × peer | bad |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| server | app | req/s | spread | p50 ms | p99 ms | × bare | jwtgate × peer "
+        "| CPU µs/req | × bare by CPU | bad |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for kind in dict.fromkeys(r.kind for r in rows):
         group = [r for r in rows if r.kind == kind]
         base = [x.rps for x in group[0].results]
+        base_cpu = [x.cpu_us for x in group[0].results]
         gate = next((r for r in group if r.mode == "jwtgate"), None)
         for row in group:
             rps = [x.rps for x in row.results]
+            cpu = [x.cpu_us for x in row.results]
+            # The throughput the server's CPU time per request allows, relative to bare:
+            # much less noisy than req/s on a shared machine.
+            cpu_ratio = f"{paired_ratio(base_cpu, cpu):.2f}" if all(cpu) else ""
             versus = ""
             if gate is not None and row.mode not in (*NO_REFUSAL, "jwtgate"):
                 versus = f"{paired_ratio([x.rps for x in gate.results], rps):.2f}"
@@ -261,6 +286,7 @@ def table(rows: list[Row], loader: str, args: argparse.Namespace) -> str:
                 f"| {median([x.p50_ms for x in row.results]):.2f} "
                 f"| {median([x.p99_ms for x in row.results]):.2f} "
                 f"| {paired_ratio(rps, base):.2f} | {versus} "
+                f"| {median(cpu):.1f} | {cpu_ratio} "
                 f"| {sum(x.bad for x in row.results)} |"
             )
     return "\n".join(lines)
@@ -269,8 +295,8 @@ def table(rows: list[Row], loader: str, args: argparse.Namespace) -> str:
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 rounds of 2 s")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=8.0, help="per app and round")
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=4.0, help="per app and round")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--servers", nargs="+", default=list(PLAN), choices=list(PLAN))
