@@ -77,6 +77,7 @@ PLAN: dict[str, tuple[str, list[tuple[str, str]]]] = {
         [
             ("bare", "Starlette bare"),
             ("passthrough", "(ref) Starlette + a do-nothing middleware"),
+            ("authmw-none", "(ref) AuthenticationMiddleware, no token work, @requires"),
             ("gateonly", "Starlette + jwtgate, middleware only"),
             ("jwtgate", "Starlette + jwtgate"),
             ("authmw", "AuthenticationMiddleware + PyJWT"),
@@ -95,7 +96,7 @@ PLAN: dict[str, tuple[str, list[tuple[str, str]]]] = {
 
 
 #: The apps that refuse no request (bases and references): no forged-token check, no peer ratio.
-NO_REFUSAL = ("bare", "trivial", "passthrough", "gateonly")
+NO_REFUSAL = ("bare", "trivial", "passthrough", "gateonly", "authmw-none")
 
 
 @dataclass

@@ -5,7 +5,10 @@ configuration from ``BENCH_*`` environment variables set by the parent:
 
 ``BENCH_APP``       bare | jwtgate | fje (flask-jwt-extended) | authmw (Starlette's
                     AuthenticationMiddleware + PyJWT) | pyjwt (FastAPI's HTTPBearer
-                    + PyJWT) | trivial (FastAPI, a do-nothing dependency) | soak
+                    + PyJWT) | trivial (FastAPI, a do-nothing dependency) |
+                    passthrough (a do-nothing ASGI middleware) | gateonly (jwtgate's
+                    middleware, no decorator) | authmw-none (AuthenticationMiddleware
+                    whose backend does no token work) | soak
 ``BENCH_ALG``       the token algorithm (RS256 …)
 ``BENCH_KEY``       the verification key: a PEM public key, or the HMAC secret (hex) for HS*
 ``BENCH_ISSUER``    the ``iss`` the tokens carry; ``BENCH_AUDIENCE`` their ``aud``
@@ -169,6 +172,21 @@ def starlette_app() -> Any:
     if mode == "gateonly":
         return Starlette(
             routes=[Route("/", index)], middleware=[Middleware(GateMiddleware, gate=build_gate())]
+        )
+
+    if mode == "authmw-none":
+
+        class FixedUserBackend(AuthenticationBackend):
+            """Starlette's authentication with no token work: its middleware's own cost."""
+
+            async def authenticate(
+                self, conn: HTTPConnection
+            ) -> tuple[AuthCredentials, SimpleUser] | None:
+                return AuthCredentials(["authenticated"]), SimpleUser("bench-user")
+
+        return Starlette(
+            routes=[Route("/", requires("authenticated", status_code=401)(index))],
+            middleware=[Middleware(AuthenticationMiddleware, backend=FixedUserBackend())],
         )
 
     if mode == "authmw":
