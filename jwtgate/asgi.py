@@ -189,8 +189,7 @@ class GateMiddleware:
         self._cached = gate._cache._entries.get
         self._clock = gate._clock
         self._is_revoked = gate._is_revoked
-        self._key = _key_plan(gate)
-        self._wanted = _single_header(gate)
+        self._wanted, self._key = _key_plan(gate)
         # The CSRF policy, when a token may come from a cookie (else there is nothing to check).
         self._csrf = gate.csrf if any(isinstance(s, CookieSource) for s in gate.sources) else None
 
@@ -205,14 +204,14 @@ class GateMiddleware:
         raw: Any = _UNKEYABLE
         if kind == "http" and scope["method"] == "OPTIONS" and _is_preflight(scope):
             entry = _PREFLIGHT
-        elif self._key is not None:
+        else:
             wanted = self._wanted
-            if wanted is not None:  # one header: _single_header_key, inlined
+            if wanted is not None:  # the one header the sources read: its raw value
                 raw = None
                 for name, value in scope["headers"]:
                     if name == wanted:
                         raw = value if raw is None else _UNKEYABLE
-            else:
+            elif self._key is not None:
                 raw = self._key(scope)
             if raw is None:
                 entry = _ANONYMOUS
@@ -399,44 +398,22 @@ def _is_preflight(scope: Scope) -> bool:
     return any(name == b"access-control-request-method" for name, _ in scope["headers"])
 
 
-def _key_plan(gate: Gate) -> Callable[[Scope], Any] | None:
-    """How to read the memo key of a request, or ``None`` when the sources forbid a memo.
+def _key_plan(gate: Gate) -> tuple[bytes | None, Callable[[Scope], Any] | None]:
+    """Where a request's memo key is: the one header the sources read, or a reader of several.
 
-    The key is ``None`` when none of the places the sources read is present,
-    which means "no token" without asking the gate, and ``_UNKEYABLE`` when
-    a header the sources read was sent twice.
+    Neither (``(None, None)``) when the gate has a custom source, which may read
+    anything. A key is ``None`` when none of the places the sources read is
+    present, which means "no token" without asking the gate, and ``_UNKEYABLE``
+    when a header the sources read was sent twice.
     """
     places = credential_places(gate.sources)
     if places is None:
-        return None
+        return None, None
     names, query = places
     wanted = [name.encode("latin-1") for name in names]
     if len(wanted) == 1 and not query:
-        return _single_header_key(wanted[0])
-    return _multi_key(wanted, query)
-
-
-def _single_header(gate: Gate) -> bytes | None:
-    """The one header the gate's sources read, when that is all they read."""
-    places = credential_places(gate.sources)
-    if places is None or places[1] or len(places[0]) != 1:
-        return None
-    return places[0][0].encode("latin-1")
-
-
-def _single_header_key(wanted: bytes) -> Callable[[Scope], Any]:
-    """The memo key when one header is read: its raw value (the common case, kept lean)."""
-
-    def key(scope: Scope) -> Any:
-        found: bytes | None = None
-        for name, value in scope["headers"]:
-            if name == wanted:
-                if found is not None:
-                    return _UNKEYABLE
-                found = value
-        return found
-
-    return key
+        return wanted[0], None
+    return None, _multi_key(wanted, query)
 
 
 def _multi_key(wanted: Sequence[bytes], query: bool) -> Callable[[Scope], Any]:

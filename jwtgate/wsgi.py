@@ -26,7 +26,7 @@ from .csrf import SAFE_METHODS
 from .errors import AuthError, ConfigurationError
 from .gate import Gate
 from .memo import MEMO_SIZE, TAIL, CredentialMemo, credential_places
-from .sources import RequestView
+from .sources import CookieSource, RequestView
 from .user import User
 
 if TYPE_CHECKING:
@@ -162,7 +162,8 @@ class GateMiddleware:
         self._cached = gate._cache._entries.get
         self._clock = gate._clock
         self._is_revoked = gate._is_revoked
-        self._csrf = gate.csrf
+        # The CSRF policy, when a token may come from a cookie (else there is nothing to check).
+        self._csrf = gate.csrf if any(isinstance(s, CookieSource) for s in gate.sources) else None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         # The cache-hit path, inlined because every request takes it: what the memo
