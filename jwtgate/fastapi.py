@@ -27,7 +27,7 @@ from fastapi.routing import APIRoute
 from fastapi.security.base import SecurityBase
 
 from .asgi import GateMiddleware
-from .context import _current
+from .context import current_auth
 from .decorators import require_roles as _check_role_arguments
 from .errors import AuthError, Forbidden, MissingToken
 from .gate import Gate
@@ -83,7 +83,7 @@ class JWTBearer(SecurityBase):
 
 def _request_auth() -> tuple[Any, AuthError | None]:
     """The user and refusal the middleware found for this request (``RuntimeError`` if none)."""
-    auth = _current.get()
+    auth = current_auth()
     if auth is None:
         raise RuntimeError(
             "jwtgate: the request did not pass through jwtgate.asgi.GateMiddleware; "
