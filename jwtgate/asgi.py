@@ -18,12 +18,12 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Seque
 from typing import TYPE_CHECKING, Any, Final
 
 from .context import ANONYMOUS_AUTH, PREFLIGHT_AUTH, RequestAuth, _current
-from .csrf import SAFE_METHODS, CSRFPolicy
+from .csrf import CSRFPolicy, applies_to
 from .errors import AuthError, ConfigurationError
 from .gate import Gate
 from .logs import logger
-from .memo import MEMO_SIZE, TAIL, CredentialMemo, credential_places
-from .sources import CookieSource, RequestView
+from .memo import MEMO_SIZE, TAIL, UNKEYABLE, CredentialMemo, credential_places
+from .sources import RequestView
 from .user import User
 
 __all__ = [
@@ -141,13 +141,6 @@ def close_reason(error: AuthError) -> str:
     return reason.encode()[:_MAX_CLOSE_REASON_BYTES].decode("utf-8", "ignore")
 
 
-class _Unkeyable:
-    """The key of a request the memo must not answer (e.g. a header sent twice)."""
-
-
-_UNKEYABLE: Final = _Unkeyable()
-
-
 class GateMiddleware:
     """Authenticate every ``http`` and ``websocket`` connection with ``gate``.
 
@@ -190,8 +183,7 @@ class GateMiddleware:
         self._clock = gate._clock
         self._is_revoked = gate._is_revoked
         self._wanted, self._key = _key_plan(gate)
-        # The CSRF policy, when a token may come from a cookie (else there is nothing to check).
-        self._csrf = gate.csrf if any(isinstance(s, CookieSource) for s in gate.sources) else None
+        self._csrf = gate.cookie_csrf
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -201,7 +193,7 @@ class GateMiddleware:
         # The fast path, inlined because every request takes it: what the memo
         # remembers for these credential values, while the gate vouches for it.
         entry: _Entry | None = None
-        raw: Any = _UNKEYABLE
+        raw: Any = UNKEYABLE
         if kind == "http" and scope["method"] == "OPTIONS" and _is_preflight(scope):
             entry = _PREFLIGHT
         else:
@@ -210,12 +202,12 @@ class GateMiddleware:
                 raw = None
                 for name, value in scope["headers"]:
                     if name == wanted:
-                        raw = value if raw is None else _UNKEYABLE
+                        raw = value if raw is None else UNKEYABLE
             elif self._key is not None:
                 raw = self._key(scope)
             if raw is None:
                 entry = _ANONYMOUS
-            elif raw is not _UNKEYABLE:
+            elif raw is not UNKEYABLE:
                 try:  # not contextlib.suppress: this runs on every request
                     entry = self._entries[raw[-TAIL:]]
                 except KeyError:
@@ -298,7 +290,7 @@ class GateMiddleware:
     async def _authenticate(self, scope: Scope, raw: Any) -> _Entry:
         """Ask the gate (the slow path), and remember a success for the fast one.
 
-        ``raw`` is the request's memo key, ``_UNKEYABLE`` when it has none.
+        ``raw`` is the request's memo key, ``UNKEYABLE`` when it has none.
         """
         try:
             user = await self.gate.authenticate_async(ScopeView(scope))
@@ -308,7 +300,7 @@ class GateMiddleware:
             entry: _Entry = (raw, ANONYMOUS_AUTH, _NO_CREDENTIALS, None)
         else:
             entry = raw, RequestAuth(user=user), Credentials.for_user(user), user
-        if raw is not _UNKEYABLE:
+        if raw is not UNKEYABLE:
             self._memo.put(entry)
         return entry
 
@@ -386,11 +378,7 @@ async def _send_http_error(send: Send, error: AuthError) -> None:
 
 def _unsafe_with_cookie(scope: Scope, user: User) -> bool:
     """True for an unsafe HTTP request whose token came from a cookie (CSRF applies)."""
-    return (
-        scope["type"] == "http"
-        and scope["method"] not in SAFE_METHODS
-        and user.source.startswith("cookie:")
-    )
+    return scope["type"] == "http" and applies_to(scope["method"], user.source)
 
 
 def _is_preflight(scope: Scope) -> bool:
@@ -403,7 +391,7 @@ def _key_plan(gate: Gate) -> tuple[bytes | None, Callable[[Scope], Any] | None]:
 
     Neither (``(None, None)``) when the gate has a custom source, which may read
     anything. A key is ``None`` when none of the places the sources read is
-    present, which means "no token" without asking the gate, and ``_UNKEYABLE``
+    present, which means "no token" without asking the gate, and ``UNKEYABLE``
     when a header the sources read was sent twice.
     """
     places = credential_places(gate.sources)
@@ -427,7 +415,7 @@ def _multi_key(wanted: Sequence[bytes], query: bool) -> Callable[[Scope], Any]:
             index = slots.get(name)
             if index is not None:
                 if values[index] is not None:
-                    return _UNKEYABLE
+                    return UNKEYABLE
                 values[index] = value
         if query:
             raw = scope.get("query_string", b"")

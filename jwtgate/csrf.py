@@ -17,9 +17,14 @@ from collections.abc import Iterable
 from .errors import ConfigurationError, CrossSiteRequest
 from .sources import RequestView
 
-__all__ = ["SAFE_METHODS", "CSRFPolicy"]
+__all__ = ["SAFE_METHODS", "CSRFPolicy", "applies_to"]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def applies_to(method: str, source: str) -> bool:
+    """True when a request by ``method`` whose token came from ``source`` must show evidence."""
+    return method.upper() not in SAFE_METHODS and source.startswith("cookie:")
 
 
 def _origin(value: str) -> str:

@@ -196,6 +196,11 @@ class Gate:
             return False
         return self._is_revoked is None or not self._is_revoked(user)
 
+    @property
+    def cookie_csrf(self) -> CSRFPolicy | None:
+        """The CSRF policy when a source may read a cookie, else ``None`` (nothing to check)."""
+        return self.csrf if any(isinstance(s, CookieSource) for s in self.sources) else None
+
     def clear_cache(self) -> None:
         """Forget every verified token (e.g. after revoking users or rotating keys)."""
         self._cache.clear()

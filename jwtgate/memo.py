@@ -26,12 +26,20 @@ from typing import Any, Final, Generic, TypeVar, cast
 
 from .sources import BearerSource, CookieSource, HeaderSource, QuerySource, Source
 
-__all__ = ["MEMO_SIZE", "TAIL", "CredentialMemo", "credential_places"]
+__all__ = ["MEMO_SIZE", "TAIL", "UNKEYABLE", "CredentialMemo", "credential_places"]
 
 #: How many distinct credential values an adapter remembers.
 MEMO_SIZE: Final = 4096
 #: How many trailing characters of a raw value (or items of a tuple) file its entry.
 TAIL: Final = 32
+
+
+class _Unkeyable:
+    """The key of a request a memo must not answer (a custom source, a header sent twice)."""
+
+
+#: The memo key of such a request: it always goes to the gate, and nothing is remembered.
+UNKEYABLE: Final[Any] = _Unkeyable()
 
 #: What a memo entry holds: the raw value first, then the adapter's own items.
 EntryT = TypeVar("EntryT", bound=tuple[Any, ...])

@@ -22,11 +22,11 @@ from types import GeneratorType
 from typing import TYPE_CHECKING, Any, cast
 
 from .context import ANONYMOUS_AUTH, PREFLIGHT_AUTH, RequestAuth, _current
-from .csrf import SAFE_METHODS
+from .csrf import applies_to
 from .errors import AuthError, ConfigurationError
 from .gate import Gate
-from .memo import MEMO_SIZE, TAIL, CredentialMemo, credential_places
-from .sources import CookieSource, RequestView
+from .memo import MEMO_SIZE, TAIL, UNKEYABLE, CredentialMemo, credential_places
+from .sources import RequestView
 from .user import User
 
 if TYPE_CHECKING:
@@ -162,8 +162,7 @@ class GateMiddleware:
         self._cached = gate._cache._entries.get
         self._clock = gate._clock
         self._is_revoked = gate._is_revoked
-        # The CSRF policy, when a token may come from a cookie (else there is nothing to check).
-        self._csrf = gate.csrf if any(isinstance(s, CookieSource) for s in gate.sources) else None
+        self._csrf = gate.cookie_csrf
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         # The cache-hit path, inlined because every request takes it: what the memo
@@ -172,10 +171,10 @@ class GateMiddleware:
         if self._single is not None:
             raw: Any = environ.get(self._single)
         else:
-            raw = _UNKEYABLE if self._key is None else self._key(environ)
+            raw = UNKEYABLE if self._key is None else self._key(environ)
         if raw is None:
             auth = ANONYMOUS_AUTH
-        elif raw is not _UNKEYABLE:
+        elif raw is not UNKEYABLE:
             try:
                 entry = self._entries[raw[-TAIL:]]
             except KeyError:
@@ -188,7 +187,10 @@ class GateMiddleware:
                     and cached[1] > self._clock()
                     and (self._is_revoked is None or not self._is_revoked(user))
                     # An unsafe request with a cookie token needs the gate's CSRF check.
-                    and (self._csrf is None or not _unsafe_with_cookie(environ, user))
+                    and (
+                        self._csrf is None
+                        or not applies_to(environ.get("REQUEST_METHOD", "GET"), user.source)
+                    )
                 ):
                     auth = entry[1]
         if auth is None or environ.get("REQUEST_METHOD") == "OPTIONS":
@@ -220,13 +222,13 @@ class GateMiddleware:
     def _authenticate(self, environ: WSGIEnvironment, raw: Any) -> RequestAuth:
         """Ask the gate (the slow path), and remember a success for the fast one.
 
-        ``raw`` is the request's memo key, ``_UNKEYABLE`` when it has none.
+        ``raw`` is the request's memo key, ``UNKEYABLE`` when it has none.
         """
         user = self.gate.authenticate(EnvironView(environ))
         if is_preflight(environ):
             return PREFLIGHT_AUTH if user is None else RequestAuth(user, None, True)
         auth = ANONYMOUS_AUTH if user is None else RequestAuth(user)
-        if raw is not None and raw is not _UNKEYABLE:
+        if raw is not None and raw is not UNKEYABLE:
             self._memo.put((raw, auth, user))
         return auth
 
@@ -239,13 +241,6 @@ class GateMiddleware:
 # What the middleware remembers for a request: the raw credential values it was
 # built for, the auth the app sees and the verified user it stands for.
 _Entry = tuple[Any, RequestAuth, User | None]
-
-
-class _Unkeyable:
-    """The key of a request the memo cannot answer (the gate has a custom source)."""
-
-
-_UNKEYABLE: Any = _Unkeyable()
 
 
 def _key_plan(
@@ -272,13 +267,6 @@ def _key_plan(
         return values if any(values) else None
 
     return None, key
-
-
-def _unsafe_with_cookie(environ: WSGIEnvironment, user: User) -> bool:
-    """True for an unsafe request whose token came from a cookie (CSRF applies)."""
-    return environ.get(
-        "REQUEST_METHOD", "GET"
-    ).upper() not in SAFE_METHODS and user.source.startswith("cookie:")
 
 
 def _reset(token: Token[RequestAuth | None]) -> None:
