@@ -21,6 +21,7 @@ from jwt.algorithms import ECAlgorithm, HMACAlgorithm, OKPAlgorithm, RSAAlgorith
 
 from .algorithms import HMAC_MIN_BYTES, RSA_MIN_BITS, SUPPORTED, family_of, key_fits
 from .errors import ConfigurationError
+from .key_material import describe_key_material
 from .logs import logger
 
 __all__ = [
@@ -134,8 +135,9 @@ def load_secret(secret: str | bytes, algorithms: Iterable[str]) -> VerificationK
     """An HMAC secret as a key for the issuer's HS* algorithms.
 
     Refuses a secret shorter than the hash (RFC 7518 §3.2) and anything that
-    looks like a public key, so that a public key can never become an HMAC
-    secret (the classic RS256 → HS256 confusion).
+    is, or decodes to, key material (``key_material.describe_key_material``),
+    so that a public key can never become an HMAC secret (the classic RS256 →
+    HS256 confusion).
     """
     algs = frozenset(algorithms)
     if isinstance(secret, str):
@@ -144,9 +146,12 @@ def load_secret(secret: str | bytes, algorithms: Iterable[str]) -> VerificationK
         raise ConfigurationError("secret: must be str or bytes")
     if any(family_of(a) != "HMAC" for a in algs):
         raise ConfigurationError("secret: an HMAC secret only goes with HS256, HS384 or HS512")
-    stripped = secret.lstrip()
-    if stripped.startswith((b"-----BEGIN", b"ssh-", b"ecdsa-sha2-", b"{")):
-        raise ConfigurationError("secret: this looks like a public key or JWK; pass it as key=")
+    material = describe_key_material(secret)
+    if material is not None:
+        raise ConfigurationError(
+            f"secret: this is {material}, not an HMAC secret (quotes, BOM and escapes "
+            "ignored); a public key goes in key= with its own algorithm, e.g. RS256"
+        )
     for algorithm in sorted(algs):
         if len(secret) < HMAC_MIN_BYTES[algorithm]:
             raise ConfigurationError(

@@ -7,6 +7,7 @@ import base64
 import logging
 import secrets
 import socket
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -106,10 +107,22 @@ def test_curve_of_the_key_must_match_the_algorithm() -> None:
         Issuer("https://issuer.test/", algorithms=["ES256"], key=jwk)
 
 
-def test_public_key_as_hmac_secret_is_refused_at_configuration() -> None:
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda pem: pem,
+        lambda pem: "\ufeff" + pem,
+        lambda pem: f'"{pem}"',
+        lambda pem: '"' + pem.replace("\n", "\\n") + '"',
+        lambda pem: "".join(line for line in pem.splitlines() if not line.startswith("-----")),
+    ],
+    ids=["pem", "pem-with-bom", "pem-in-quotes", "quoted-pem-escaped-newlines", "base64-der-body"],
+)
+def test_public_key_as_hmac_secret_is_refused_at_configuration(wrap: Any) -> None:
+    """(A JSON array of JWKs and many more forms: tests/test_key_material.py.)"""
     pem = TokenFactory("RS256").public_pem()
-    with pytest.raises(ConfigurationError):
-        Issuer("https://issuer.test/", algorithms=["HS256"], secret=pem)
+    with pytest.raises(ConfigurationError, match="not an HMAC secret"):
+        Issuer("https://issuer.test/", algorithms=["HS256"], secret=wrap(pem))
 
 
 def test_watch_records_and_blocks_outbound_connections() -> None:

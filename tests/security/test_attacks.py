@@ -298,6 +298,14 @@ CONFUSION_SECRETS: dict[str, Callable[[Keys], bytes]] = {
     "rsa-ssh": lambda k: _pub(k, _SSH, _OPENSSH),
     "rsa-jwk-json": lambda k: json.dumps(k.rs.public_jwk()).encode(),
     "rsa-pem-no-newline": lambda k: _pub(k, _PEM, _SPKI).strip(),
+    # the forms a key takes on its way through a .env file (refused as secrets at configuration)
+    "rsa-pem-with-bom": lambda k: b"\xef\xbb\xbf" + _pub(k, _PEM, _SPKI),
+    "rsa-pem-in-quotes": lambda k: b'"' + _pub(k, _PEM, _SPKI) + b'"',
+    "rsa-quoted-pem-escaped-newlines": lambda k: (
+        b'"' + _pub(k, _PEM, _SPKI).replace(b"\n", b"\\n") + b'"'
+    ),
+    "rsa-base64-der-body": lambda k: base64.b64encode(_pub(k, _DER, _SPKI)),
+    "rsa-jwk-array-json": lambda k: json.dumps([k.rs.public_jwk()]).encode(),
     "empty-secret": lambda k: b"",
 }
 for name, secret in CONFUSION_SECRETS.items():
