@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from .cache import ClaimsCache
+from .cache import ClaimsCache, HitCheck
 from .csrf import CSRFPolicy
 from .errors import (
     AuthError,
@@ -24,12 +24,17 @@ from .issuer import Issuer
 from .jws import DEFAULT_MAX_DEPTH, parse
 from .keys import KeySource
 from .logs import fingerprint, logger
+from .sizes import entry_size
 from .sources import CookieSource, MappingView, RequestView, Source, parse_source
 from .user import User
 
 __all__ = ["Gate"]
 
 DEFAULT_MAX_TOKEN_BYTES = 8192
+#: The claims cache's byte budget: 10,000 typical tokens fit well within it (about 5 KiB
+#: each as estimated), while tokens made of thousands of tiny JSON objects cannot make
+#: the cache hold more than this.
+DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
 #: The longest header value (or query string) a source may read: big enough for a
 #: browser's whole Cookie header, small enough that no request makes the gate scan
 #: megabytes. Servers cap headers too (gunicorn 8 KiB a field, h11 64 KiB in all).
@@ -50,7 +55,10 @@ class Gate:
     ``"header:NAME"``, ``"query:NAME"`` or ``Source`` objects); without it the
     issuers' own default sources are used, else ``"bearer"``. Verified users
     are cached by token for at most ``cache_ttl`` seconds and never past the
-    token's ``exp``. ``is_revoked(user)`` is asked on every request.
+    token's ``exp``. ``cache_bytes`` (64 MiB) bounds the cache's estimated
+    memory as ``cache_size`` bounds its entries (see ``jwtgate.sizes``); each
+    adapter's memo keeps within the same budget. ``is_revoked(user)`` is
+    asked on every request.
 
     ``max_token_bytes`` (8 KiB) caps a token; ``max_header_bytes`` (16 KiB,
     or ``max_token_bytes`` + 1 KiB when that is more) caps any header value or
@@ -76,6 +84,7 @@ class Gate:
         csrf: bool | CSRFPolicy = True,
         max_json_depth: int = DEFAULT_MAX_DEPTH,
         max_header_bytes: int | None = None,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:
         self.issuers = _check_issuers(issuers)
         self._by_iss = {i.issuer: i for i in self.issuers if i.issuer is not None}
@@ -85,6 +94,8 @@ class Gate:
             raise ConfigurationError("cache_size: must be a whole number ≥ 0 (0 disables it)")
         if isinstance(cache_ttl, bool) or not isinstance(cache_ttl, int | float) or cache_ttl < 0:
             raise ConfigurationError("cache_ttl: must be a number of seconds ≥ 0")
+        if isinstance(cache_bytes, bool) or not isinstance(cache_bytes, int) or cache_bytes < 0:
+            raise ConfigurationError("cache_bytes: must be a whole number of bytes ≥ 0")
         if not callable(clock):
             raise ConfigurationError("clock: must be a callable returning epoch seconds")
         if is_revoked is not None and not callable(is_revoked):
@@ -114,7 +125,8 @@ class Gate:
         self.max_header_bytes = max_header_bytes
         self.cache_ttl = cache_ttl
         self.max_token_bytes = max_token_bytes
-        self._cache = ClaimsCache(cache_size if cache_ttl > 0 else 0)
+        self.cache_bytes = cache_bytes
+        self._cache = ClaimsCache(cache_size if cache_ttl > 0 else 0, cache_bytes)
         self._clock = clock
         self._is_revoked = is_revoked
         for issuer in self.issuers:
@@ -190,11 +202,19 @@ class Gate:
         check on their cache-hit path, where a method call is a noticeable
         share of the cost.
         """
-        # The cache's own get(), inlined: this runs on every request an adapter remembers.
-        entry = self._cache._entries.get(user.token)
+        entry = self._cache.lookup(user.token)
         if entry is None or entry[0] is not user or entry[1] <= self._clock():
             return False
         return self._is_revoked is None or not self._is_revoked(user)
+
+    def hit_check(self) -> HitCheck:
+        """``still_valid`` in pieces, for adapters that inline it on their cache-hit path.
+
+        An internal interface shared by jwtgate's adapters (``HitCheck``
+        documents the exact check); a method call costs a noticeable share of
+        a cache hit, three bound callables do not.
+        """
+        return HitCheck(self._cache.lookup, self._clock, self._is_revoked)
 
     @property
     def cookie_csrf(self) -> CSRFPolicy | None:
@@ -209,6 +229,11 @@ class Gate:
     def cache_size(self) -> int:
         """How many verified tokens are cached now."""
         return len(self._cache)
+
+    @property
+    def cached_bytes(self) -> int:
+        """The estimated bytes the cached tokens hold now (at most ``cache_bytes``)."""
+        return self._cache.bytes
 
     # --- internals ---------------------------------------------------------------
 
@@ -231,6 +256,9 @@ class Gate:
         return user
 
     def _verify(self, token: str, source: str, now: float, *, refreshed: bool) -> User:
+        # Read before any key is looked at: a clear_cache() from here on (a key withdrawn
+        # while this verification runs) makes the cache drop what it verified.
+        generation = self._cache.generation
         try:
             parsed = parse(token, max_depth=self.max_json_depth)
             issuer = self._issuer_for(parsed.claims.get("iss"))
@@ -253,7 +281,9 @@ class Gate:
         deadline = now + self.cache_ttl
         if exp is not None:
             deadline = min(deadline, exp + issuer.leeway)
-        self._cache.put(token, user, deadline)
+        if self._cache.maxsize > 0:
+            payload = parsed.payload if user.claims is parsed.claims else None
+            self._cache.put(token, user, deadline, entry_size(user, payload), generation)
         return user
 
     def _issuer_for(self, iss: Any) -> Issuer:
