@@ -23,6 +23,7 @@ from .algorithms import HMAC_MIN_BYTES, RSA_MIN_BITS, SUPPORTED, family_of, key_
 from .errors import ConfigurationError
 from .key_material import describe_key_material
 from .logs import logger
+from .small_order import has_small_order
 
 __all__ = [
     "KeySource",
@@ -284,6 +285,10 @@ def bind_key(
             raise ConfigurationError(
                 f"key: {label} was made by a flawed generator (ROCA, CVE-2017-15361)"
             )
+    if has_small_order(key):
+        raise ConfigurationError(
+            f"key: {label} is an EdDSA point of small order, under which forged signatures verify"
+        )
     if isinstance(key, bytes) and not any(family_of(a) == "HMAC" for a in algs):
         raise ConfigurationError(f"key: {label} is a symmetric key; the algorithms are not HS*")
     usable = frozenset(a for a in algs if key_fits(key, a))

@@ -17,7 +17,8 @@
   to ``max_stale`` (24 h) past its freshness. Failed fetches are retried after
   1, 2, 4 … s, never more often, at most ``cooldown`` apart. Only when no
   usable key exists at all does a request get ``KeysUnavailable`` (503 with
-  ``Retry-After``).
+  ``Retry-After``). An answer with no usable key (``{"keys": []}``, or only
+  keys jwtgate may not use) is a failed fetch too: it never replaces a set.
 - A key that leaves the set stops verifying at once, and the gate forgets
   every token it had verified (``subscribe``).
 """
@@ -314,9 +315,14 @@ class RemoteKeys(KeySource):
             keys = read_key_set(response.body, self.algorithms)
         except ValueError as exc:
             raise FetchError(str(exc)) from None
+        self._report(keys)
+        if not keys.keys:
+            # Never let an empty answer replace a good set (and clear the cache): a
+            # provider mid-deploy, or anyone who can write the file, would lock
+            # everyone out. Fail like any other bad answer: keep the last good set.
+            raise FetchError("the key set holds no usable key")
         now = self._clock()
         fresh_for = freshness(response, options.cache_ttl, MIN_TTL, MAX_TTL)
-        self._report(keys)
         with self._lock:
             old = self._cached
             self._cached = _Cached(keys, now + fresh_for, now + fresh_for + options.max_stale)
@@ -324,8 +330,6 @@ class RemoteKeys(KeySource):
             self._failures = 0
             self.fetches += 1
             self.last_error = None
-        if not keys.keys:
-            logger.warning("jwtgate: the key set at %s holds no usable key", url)
         return old is not None and not old.keys.identities <= keys.identities
 
     def _fail(self, exc: Exception) -> bool:

@@ -101,6 +101,13 @@ def test_invalid_curve_point_key_is_refused_at_configuration() -> None:
         Issuer("https://issuer.test/", algorithms=["ES256"], key=jwk)
 
 
+def test_small_order_ed25519_key_is_refused_at_configuration() -> None:
+    """Under the identity point, R = identity and S = 0 verify anything (test_small_order.py)."""
+    identity = {"kty": "OKP", "crv": "Ed25519", "x": b64(bytes([1]) + bytes(31))}
+    with pytest.raises(ConfigurationError, match="small order"):
+        Issuer("https://issuer.test/", algorithms=["EdDSA"], key=identity)
+
+
 def test_curve_of_the_key_must_match_the_algorithm() -> None:
     jwk = ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP384R1()).public_key(), as_dict=True)
     with pytest.raises(ConfigurationError):

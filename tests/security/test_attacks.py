@@ -64,7 +64,8 @@ DEVIATIONS = {
     "token within that cap is 401 invalid_token",
     "JWKS slow, huge, malformed, redirecting or failing": "503 temporarily_unavailable with "
     "Retry-After when no key is cached: the token may be fine",
-    "duplicate kid in a JWKS": "every key sharing it is skipped, so the honest token is refused",
+    "duplicate kid in a JWKS": "every key sharing it is skipped, so the honest token is refused; "
+    "a set left with no usable key is a failed fetch (503 with nothing cached)",
     "token in a source that is off": "401 with no error code (missing_token): nothing to judge",
     "roles as one string": "a space-separated string is an OAuth scope list and grants its "
     "roles; only other types are refused",
@@ -152,7 +153,15 @@ GATES: dict[str, Callable[[Ctx], Gate]] = {
         issuers=[c.keys.rs.issuer_config()], clock=c.clock, sources=["bearer", "query:token"]
     ),
     "remote": lambda c: Gate(issuers=[_remote_issuer(c)], clock=c.clock),
+    "hook": lambda c: Gate(
+        issuers=[c.keys.rs.issuer_config(claims_hook=_strict_hook)], clock=c.clock
+    ),
 }
+
+
+def _strict_hook(claims: Any) -> Any:
+    """A hook that trusts a claim's shape: int() of a string quotes it in its ValueError."""
+    return {**claims, "age": int(claims.get("age", 0))}
 
 
 # --- the table -------------------------------------------------------------------------------
@@ -438,6 +447,26 @@ attack(
     tok(lambda k: k.good(header={"kid": "rs-2"})),
     gate="rs_kids",
 )
+# RFC 7515 §4.1.4: a kid is a string. "kid": null is not "no kid", even where the key has none.
+NON_STRING_KIDS: dict[str, Any] = {
+    "null": None,
+    "int": 1,
+    "zero": 0,
+    "float": 1.5,
+    "bool": False,
+    "list": [],
+    "object": {},
+}
+for name, kid in NON_STRING_KIDS.items():
+    attack(
+        f"kid[{name}]-honest-signature-static-key",
+        tok(lambda k, v=kid: k.good(header={"kid": v})),
+    )
+    attack(
+        f"kid[{name}]-honest-signature-hmac-secret",
+        tok(lambda k, v=kid: k.good(k.hs, header={"kid": v})),
+        gate="hs",
+    )
 
 # 6. crit, b64, zip, JWE, nested (JG-068…075) --------------------------------------------------
 HEADER_ABUSE: dict[str, dict[str, Any]] = {
@@ -1028,7 +1057,7 @@ def _respond(
     headers: dict[str, str] | None = None,
 ) -> Callable[[JWKSServer, Keys], None]:
     def setup(server: JWKSServer, k: Keys) -> None:
-        server.respond(body, status=status, headers=headers)
+        server.respond(body(k) if callable(body) else body, status=status, headers=headers)
 
     return setup
 
@@ -1089,16 +1118,17 @@ attack(
     jwks=_extra(_private_jwk),
     **REMOTE,
 )
+# (another usable key in the set, so that it is not empty once the duplicates are skipped)
 attack(
     "remote-duplicate-kid-attacker",
     tok(lambda k: _attacker_sig(k, k.header(kid="rs-1"))),
-    jwks=_extra(lambda k: _attacker_jwk(k, "rs-1")),
+    jwks=_extra(lambda k: _attacker_jwk(k, "rs-1"), lambda k: k.other_rs.public_jwk()),
     **REMOTE,
 )
 attack(
     "remote-duplicate-kid-honest",
     _honest_remote,
-    jwks=_extra(lambda k: _attacker_jwk(k, "rs-1")),
+    jwks=_extra(lambda k: _attacker_jwk(k, "rs-1"), lambda k: k.other_rs.public_jwk()),
     **REMOTE,
 )
 attack(
@@ -1121,10 +1151,25 @@ for name, setup in {
     "redirect": _respond(b"", status=302, headers={"Location": "http://127.0.0.1:9/jwks"}),
     "server-error": _respond(b"boom", status=500),
     "slow": _slow,
+    # A set with no usable key is a failed fetch: it never replaces a good set.
+    "empty": _respond({"keys": []}),
+    "only-an-oct-key": _respond(lambda k: {"keys": [_oct_jwk(k)]}),
+    "only-duplicate-kids": _extra(lambda k: _attacker_jwk(k, "rs-1")),
 }.items():
     attack(
         f"remote-jwks-{name}", _honest_remote, DOWN, "temporarily_unavailable", jwks=setup, **REMOTE
     )
+
+# A claims_hook that fails on a hostile claim: 401, and the claim's value in no log record.
+HOOK_CANARY = "claim-value-7d2e41a9"
+attack(
+    "claims-hook-fails-on-a-claim",
+    lambda c: Req(
+        headers=(("Authorization", f"Bearer {c.keys.good(age=HOOK_CANARY)}"),),
+        canary=HOOK_CANARY,
+    ),
+    gate="hook",
+)
 
 # 14. the claims cache (JG-142…146) ----------------------------------------------------------
 
