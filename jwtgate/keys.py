@@ -10,6 +10,8 @@ or JWKS given in configuration; remote key sets plug in the same way.
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -180,6 +182,11 @@ def load_keys(key: Any, algorithms: Iterable[str]) -> list[VerificationKey]:
         raise ConfigurationError("key: this is a private key; pass its public key")
     if isinstance(key, _PUBLIC_KEY_TYPES):
         return [bind_key(key, algs, kid=None, jwk_alg=None)]
+    if isinstance(key, os.PathLike):
+        raise ConfigurationError(
+            "key: this is a file path, not a key; pass the file's contents, "
+            "e.g. key=Path(...).read_text()"
+        )
     raise ConfigurationError(f"key: unsupported key of type {type(key).__name__}")
 
 
@@ -203,8 +210,42 @@ def _load_text(text: str | bytes, algs: frozenset[str]) -> list[VerificationKey]
         else:
             public = load_der_public_key(data)
     except (ValueError, TypeError):
-        raise ConfigurationError("key: not a PEM or DER public key") from None
+        raise ConfigurationError(f"key: not a PEM or DER public key{_hint(stripped)}") from None
     return [bind_key(public, algs, kid=None, jwk_alg=None)]
+
+
+# What people pass as key= instead of a key: a URL to fetch, a file to read.
+_KEY_FILE_SUFFIXES = (
+    b".pem",
+    b".crt",
+    b".cer",
+    b".der",
+    b".key",
+    b".pub",
+    b".json",
+    b".jwk",
+    b"jwks",
+)
+_PATH_STARTS = (b"/", b"./", b"../", b"~/", b"~\\", b".\\")
+_DRIVE = re.compile(rb"[A-Za-z]:[\\/]")
+
+
+def _hint(text: bytes) -> str:
+    """A pointer to the right argument when ``key=`` got a URL or a file name."""
+    if len(text) > 1024 or any(c.isspace() for c in text.decode("latin-1")):
+        return ""
+    lowered = text.lower()
+    if lowered.startswith((b"https://", b"http://")):
+        return (
+            ": it is a URL; for keys published there use jwks_url= (or discovery= for an "
+            "OpenID configuration) instead of key="
+        )
+    if lowered.endswith(_KEY_FILE_SUFFIXES) or text.startswith(_PATH_STARTS) or _DRIVE.match(text):
+        return (
+            ": it looks like a file name; pass the file's contents, "
+            'e.g. key=Path("pub.pem").read_text()'
+        )
+    return ""
 
 
 def _load_jwks(jwks: dict[str, Any], algs: frozenset[str]) -> list[VerificationKey]:
