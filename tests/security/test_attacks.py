@@ -992,10 +992,12 @@ attack(
 )
 attack("no-credentials-at-all", lambda c: _hdrs(), MISSING, None)
 
+# The Cookie header may carry the site's other cookies (up to 64 KiB in all); what is read
+# for a token (the cookie's value) stays capped at max_header_bytes.
 attack(
     "oversize-cookie-header",
     lambda c: _hdrs(
-        ("Cookie", "junk=" + "j" * 17_000 + f"; session={c.keys.good()}"), canary=c.keys.good()
+        ("Cookie", "junk=" + "j" * 70_000 + f"; session={c.keys.good()}"), canary=c.keys.good()
     ),
     BAD,
     "invalid_request",
@@ -1006,8 +1008,17 @@ attack(
     lambda c: (
         bearer(c.keys.good()),
         _hdrs(
-            ("Cookie", "junk=" + "j" * 17_000 + f"; session={c.keys.good()}"), canary=c.keys.good()
+            ("Cookie", "junk=" + "j" * 70_000 + f"; session={c.keys.good()}"), canary=c.keys.good()
         ),
+    ),
+    BAD,
+    "invalid_request",
+    gate="two",
+)
+attack(
+    "oversize-token-cookie-value",
+    lambda c: _hdrs(
+        ("Cookie", f"theme=dark; session={c.keys.good()}{'A' * 17_000}"), canary=c.keys.good()
     ),
     BAD,
     "invalid_request",
