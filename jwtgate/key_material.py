@@ -53,19 +53,22 @@ def _unwrapped(value: bytes) -> Iterator[bytes]:
         if text.startswith(_BOM):
             text = text[len(_BOM) :]
         if len(text) >= 2 and text[:1] in _QUOTES and text[-1:] == text[:1]:
-            if text[:1] == b'"':
-                try:
-                    decoded = json.loads(text)
-                except (ValueError, RecursionError):
-                    decoded = None
-                if isinstance(decoded, str):
-                    yield decoded.encode("utf-8", "surrogatepass")
-            text = text[1:-1]
+            decoded = _json_string(text) if text[:1] == b'"' else None
+            text = decoded if decoded is not None else text[1:-1]
         for escaped, plain in _ESCAPES.items():
             text = text.replace(escaped, plain)
         if text == before:
             break
         yield text
+
+
+def _json_string(text: bytes) -> bytes | None:
+    """The string a JSON string literal spells (its escapes decoded), else ``None``."""
+    try:
+        decoded = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return decoded.encode("utf-8", "surrogatepass") if isinstance(decoded, str) else None
 
 
 def _loaders() -> Iterator[tuple[str, Callable[[bytes], Any]]]:

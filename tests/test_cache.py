@@ -279,3 +279,10 @@ def test_adapters_read_no_private_field_of_the_gate(module: str) -> None:
         and ast.unparse(node.value).endswith("gate")
     ]
     assert private == []
+
+
+def test_a_memo_without_a_gate_measures_its_users() -> None:
+    memo: CredentialMemo[tuple[str, User]] = CredentialMemo(8)
+    user = User(subject="u", claims={"bio": "b" * 10_000}, token="t")
+    assert memo.put(("Bearer t", user))
+    assert memo.bytes > 10_000

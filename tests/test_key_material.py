@@ -184,3 +184,24 @@ def test_secrets_starting_with_a_brace_are_not_taken_for_json() -> None:
     secret = b"{" + bytes(range(1, 40))
     assert describe_key_material(secret) is None
     assert Issuer(None, algorithms=["HS256"], secret=secret)
+
+
+@pytest.mark.parametrize(
+    "wrapped",
+    [
+        lambda body: "\ufeff" + body,  # a BOM before a base64 body
+        lambda body: f'"{body}"',
+        lambda body: f"'{body}'",
+        lambda body: json.dumps(body),
+        lambda body: '"\\ufeff' + body + '"',  # a JSON string whose escape spells a BOM
+        lambda body: "`" + body.replace("/", "\\/") + "`",
+        lambda body: '"\t' + body + '"',  # not valid JSON (a raw tab): quotes stripped anyway
+    ],
+)
+def test_a_wrapped_base64_body_is_unwrapped(wrapped: Callable[[str], str]) -> None:
+    body = "".join(_body(_pem()))
+    assert describe_key_material(wrapped(body).encode()) == "a DER public key (base64 or hex)"
+
+
+def test_broken_ssh_key_material_is_still_refused() -> None:
+    assert describe_key_material(b"ssh-rsa AAAAnot-a-key") == "SSH key material"
