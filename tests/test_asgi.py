@@ -146,24 +146,53 @@ def test_the_context_is_set_for_the_app_and_reset_after(gate, tokens):
     assert after is before
 
 
-@pytest.mark.parametrize("kind", ["lifespan", "something-else"])
-def test_other_scopes_pass_through_untouched(gate, kind):
+def test_other_scopes_pass_through_untouched(gate):
     seen: list[tuple[Any, Any, Any]] = []
 
     async def inner(scope: Any, receive: Any, send: Any) -> None:
         seen.append((scope, receive, send))
 
     async def receive() -> dict[str, Any]:
-        return {"type": f"{kind}.startup"}
+        return {"type": "something-else.startup"}
 
     async def send(message: dict[str, Any]) -> None:
         pass
 
-    scope = {"type": kind, "asgi": {"version": "3.0"}}
+    scope = {"type": "something-else", "asgi": {"version": "3.0"}}
     asyncio.run(GateMiddleware(inner, gate)(scope, receive, send))
 
     assert seen == [(scope, receive, send)]
-    assert scope == {"type": kind, "asgi": {"version": "3.0"}}
+    assert scope == {"type": "something-else", "asgi": {"version": "3.0"}}
+
+
+def test_lifespan_passes_through_with_its_scope_and_messages(gate):
+    """The middleware only looks at the app's routes on start-up; the app hears everything."""
+    heard: list[dict[str, Any]] = []
+    sent: list[dict[str, Any]] = []
+    scopes: list[Any] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        scopes.append(scope)
+        heard.append(await receive())
+        await send({"type": "lifespan.startup.complete"})
+        heard.append(await receive())
+        await send({"type": "lifespan.shutdown.complete"})
+
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}}
+    asyncio.run(GateMiddleware(inner, gate)(scope, receive, send))
+
+    assert scopes == [scope]
+    assert scope == {"type": "lifespan", "asgi": {"version": "3.0"}}
+    assert heard == [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
 
 
 # --- refused tokens ---------------------------------------------------------------------
@@ -287,22 +316,34 @@ def test_a_role_check_refuses_a_user_without_the_role_with_403(gate, tokens):
 # --- CORS preflight ---------------------------------------------------------------------
 
 
-def test_a_cors_preflight_is_marked_and_passes_role_checks(gate):
+def test_a_forged_cors_preflight_is_refused_by_role_checks(gate, tokens):
+    runs = []
+
     @require_roles("admin")
     async def endpoint(send: Any) -> None:
+        runs.append(1)
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
+        assert current_auth().preflight is True
         await endpoint(send)
 
     scope = http_scope(
-        [("Origin", "https://a.test"), ("Access-Control-Request-Method", "DELETE")],
+        [
+            ("Origin", "https://a.test"),
+            ("Access-Control-Request-Method", "DELETE"),
+            # Not read: a preflight is anonymous whatever it carries.
+            *bearer(tokens.token(roles=["admin"])),
+        ],
         method="OPTIONS",
     )
     result = run(GateMiddleware(app, gate), scope)
 
-    assert result.status == 204
+    assert result.status == 401
+    assert result.headers["www-authenticate"] == "Bearer"
+    assert result.json()["error"] == "missing_token"
+    assert runs == []
 
 
 def test_a_plain_options_request_is_not_a_preflight(gate):

@@ -207,19 +207,23 @@ def test_async_views_are_protected_too(client, netlify):
     assert response.json == {"admin": "b"}
 
 
-def test_a_preflight_reaches_a_protected_view(netlify_gate):
+def test_a_forged_preflight_never_runs_a_route_that_lists_options(netlify_gate):
     app = Flask("cors")
     JWTGate(app, netlify_gate)
+    runs = []
 
     @app.route("/api", methods=["GET", "OPTIONS"], provide_automatic_options=False)
     @require_auth
     def api():
+        runs.append(1)
         return "answered"
 
     response = app.test_client().options("/api", headers={"Access-Control-Request-Method": "GET"})
-    assert response.status_code == 200
-    assert response.get_data(as_text=True) == "answered"
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert response.json["error"] == "missing_token"
     assert app.test_client().options("/api").status_code == 401
+    assert runs == []
 
 
 def test_reject_invalid_refuses_bad_tokens_on_public_views(netlify, netlify_gate):

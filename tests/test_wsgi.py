@@ -192,9 +192,11 @@ def test_reject_invalid_never_refuses_a_cors_preflight(gate, rs256):
         method="OPTIONS",
         headers={"Authorization": f"Bearer {token}", "Access-Control-Request-Method": "GET"},
     )
+    # The app (its CORS layer) answers; the token of a preflight is not even read.
     assert response.status_code == 200
     assert response.json["preflight"] is True
-    assert response.json["error"] == "ExpiredToken"
+    assert response.json["authenticated"] is False
+    assert response.json["error"] is None
 
 
 def test_keys_unavailable_is_rendered_503_with_retry_after(gate, monkeypatch, rs256):
@@ -227,25 +229,36 @@ def test_preflight_is_options_with_access_control_request_method(gate, method, h
     assert response.json["preflight"] is expected
 
 
-def test_a_preflight_reaches_a_protected_view(gate):
+def test_a_forged_preflight_never_runs_a_protected_view(gate):
+    runs = []
+
     @require_roles("admin")
     def view():
-        return "preflight ok"
+        runs.append(1)
+        return "admin data"
 
     response = client(view_app(view), gate).open(
         "/", method="OPTIONS", headers={"Access-Control-Request-Method": "DELETE"}
     )
-    assert response.status_code == 200
-    assert response.get_data(as_text=True) == "preflight ok"
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert response.json == {
+        "error": "missing_token",
+        "error_description": "Authentication is required",
+    }
+    assert runs == []
 
 
-def test_a_preflight_with_a_valid_token_keeps_the_user(gate, rs256):
+def test_a_preflight_is_anonymous_even_with_a_valid_token(gate, rs256):
+    # Browsers never send credentials on a preflight: whatever a client adds is not read,
+    # so a preflight is the same request under WSGI and ASGI.
     response = client(echo_app, gate).open(
         "/",
         method="OPTIONS",
         headers={**rs256.headers(sub="carol"), "Access-Control-Request-Method": "GET"},
     )
-    assert response.json["user"] == "carol"
+    assert response.json["user"] is None
+    assert response.json["authenticated"] is False
     assert response.json["preflight"] is True
 
 
