@@ -314,8 +314,8 @@ class GateMiddleware:
         """Pass ``lifespan`` through, checking the app's routes at start-up.
 
         On an unprotected route the server is told that start-up failed, with
-        the error as its message (uvicorn logs it and exits), and the app
-        hears no more of the lifespan.
+        the error as its message (uvicorn logs it and exits), and the error is
+        raised out of the app's ``receive``; the app may say no more.
         """
         failed: list[ConfigurationError] = []
 
@@ -334,11 +334,7 @@ class GateMiddleware:
             if not failed:  # once start-up failed, the server expects nothing more
                 await send(message)
 
-        try:
-            await self.app(scope, checking_receive, guarded_send)
-        except ConfigurationError as exc:
-            if not failed or exc is not failed[0]:
-                raise
+        await self.app(scope, checking_receive, guarded_send)
 
     # --- authentication ------------------------------------------------------------
 

@@ -13,8 +13,8 @@ registered endpoint that is one of those originals and refuse to serve the app
 (``ConfigurationError`` naming each such route and the fix). The Flask
 extension checks the Flask app's view functions; the ASGI middleware walks a
 Starlette-style route tree (``routes`` of ``Route``, ``WebSocketRoute``,
-``Mount``, ``Host``, FastAPI's ``APIRoute`` …), read by attribute so that no
-framework is imported here.
+``Mount``, ``Host``, FastAPI's ``APIRoute`` and included routers …), read by
+attribute so that no framework is imported here.
 """
 
 from __future__ import annotations
@@ -53,8 +53,24 @@ def _name(endpoint: Any) -> str:
 
 
 def _describe(path: str, methods: Iterable[str] | None, endpoint: Any) -> str:
-    shown = " ".join(sorted(m for m in methods or () if m != "HEAD")) or "*"
-    return f"{shown} {path or '/'} -> {_name(endpoint)}"
+    listed = sorted(methods or ())
+    # HEAD and OPTIONS come with GET and with Flask's automatic answer: noise here.
+    shown = " ".join(m for m in listed if m not in ("HEAD", "OPTIONS")) or " ".join(listed)
+    return f"{shown or '*'} {path or '/'} -> {_name(endpoint)}"
+
+
+def _children(route: Any, path: str) -> tuple[list[Any], str] | None:
+    """The routes below ``route`` (a mount, a host, an included router) and their prefix."""
+    children = getattr(route, "routes", None)
+    if isinstance(children, list | tuple):
+        return list(children), path
+    # FastAPI ≥ 0.13x keeps an included router as one entry: its routes, under its prefix.
+    included = getattr(route, "original_router", None)
+    children = getattr(included, "routes", None)
+    if isinstance(children, list | tuple):
+        prefix = getattr(getattr(route, "include_context", None), "prefix", "") or ""
+        return list(children), path + str(prefix)
+    return None
 
 
 def find_routes(app: Any) -> list[Any] | None:
@@ -82,9 +98,9 @@ def unprotected_routes(routes: Iterable[Any], prefix: str = "", depth: int = 0) 
                 ("WEBSOCKET",) if "WebSocket" in type(route).__name__ else None
             )
             found.append(_describe(path, methods, endpoint))
-        children = getattr(route, "routes", None)
-        if isinstance(children, list | tuple) and children:
-            found.extend(unprotected_routes(children, path, depth + 1))
+        below = _children(route, path)
+        if below is not None:
+            found.extend(unprotected_routes(below[0], below[1], depth + 1))
     return found
 
 

@@ -293,7 +293,6 @@ def test_the_template_context_processor_can_be_turned_off(netlify_gate):
 def test_client_context_has_the_netlify_functions_shape(client, netlify):
     token = netlify.token(sub="u1", roles=["admin"], email="u1@example.com")
     context = client.get("/context", headers=bearer(token)).json
-    assert context["identity"] == {"url": "http://localhost/.netlify/identity"}
     user = context["user"]
     assert user["sub"] == "u1"
     assert user["email"] == "u1@example.com"
@@ -301,9 +300,19 @@ def test_client_context_has_the_netlify_functions_shape(client, netlify):
 
 
 def test_client_context_has_no_user_when_anonymous(client):
-    assert client.get("/context").json == {
-        "identity": {"url": "http://localhost/.netlify/identity"}
-    }
+    assert "user" not in client.get("/context").json
+
+
+def test_client_context_never_builds_the_identity_url_from_the_host(client, netlify):
+    # Ported handlers call identity.url with admin credentials: a client-chosen Host
+    # would send them to the attacker. Without a configured URL there is no identity.
+    token = netlify.token(sub="u1")
+    headers = {**bearer(token), "Host": "attacker.example"}
+    context = client.get("/context", headers=headers).json
+    assert "identity" not in context
+    assert "attacker.example" not in json.dumps(context)
+    assert context["user"]["sub"] == "u1"
+    assert client.get("/context", headers={"Host": "attacker.example"}).json == {}
 
 
 def test_client_context_claims_are_plain_mutable_copies(app, netlify):
@@ -327,9 +336,8 @@ def test_client_context_identity_url_from_settings_or_preset(netlify):
         JWTGATE_NETLIFY_IDENTITY_URL="https://site.example/.netlify/identity",
     )
     JWTGate(app)
-    assert app.test_client().get("/context").json["identity"]["url"] == (
-        "https://site.example/.netlify/identity"
-    )
+    answer = app.test_client().get("/context", headers={"Host": "attacker.example"})
+    assert answer.json["identity"] == {"url": "https://site.example/.netlify/identity"}
     gate = Gate(
         issuers=[
             presets.netlify(jwt_secret="s" * 32, identity_url="https://preset.example/.netlify/id")
