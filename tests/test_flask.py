@@ -855,3 +855,37 @@ def test_the_example_development_token_is_accepted_in_development_mode():
     response = app.test_client().get("/api/admin", headers=bearer(token))
     assert response.status_code == 200
     assert app.test_client().get("/api/admin", headers=bearer(token + "x")).status_code == 401
+
+
+# --- the extension forgotten ------------------------------------------------------------------
+
+
+def test_a_decorated_view_without_the_extension_names_jwtgate_app_as_the_fix():
+    app = Flask("forgot")
+    app.config["PROPAGATE_EXCEPTIONS"] = True
+
+    @app.get("/me")
+    @require_auth
+    def me():
+        return "never"
+
+    with pytest.raises(RuntimeError, match=r"JWTGate\(app\).*init_app\(app\)"):
+        app.test_client().get("/me")
+
+
+def test_a_method_view_lists_the_decorator_in_its_decorators(netlify, netlify_gate):
+    from flask.views import MethodView
+
+    class Items(MethodView):
+        decorators = [require_roles("admin")]  # noqa: RUF012 - Flask's own spelling
+
+        def get(self):
+            return {"by": current_user.subject}
+
+    app = Flask("views")
+    JWTGate(app, netlify_gate)
+    app.add_url_rule("/items", view_func=Items.as_view("items"))
+    client = app.test_client()
+    assert client.get("/items").status_code == 401
+    response = client.get("/items", headers=bearer(netlify.token(sub="ada", roles=["admin"])))
+    assert response.json == {"by": "ada"}

@@ -802,3 +802,122 @@ def test_auth_errors_are_werkzeug_http_exceptions():
     assert issubclass(AuthError, Exception)
     assert ExpiredToken().status == 401
     assert InvalidRequest().status == 400
+
+
+# --- websockets under WSGI (flask-sock, simple-websocket …) -----------------------------
+
+HANDSHAKE = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13"}
+
+
+def cookie_gate_for(netlify, clock, **options):
+    return Gate(
+        issuers=[netlify.issuer_config()], sources=["cookie:nf_jwt"], clock=clock, **options
+    )
+
+
+def test_a_cookie_websocket_handshake_from_another_site_is_anonymous_with_csrf_rejected(
+    netlify, clock
+):
+    gate = cookie_gate_for(netlify, clock)
+    token = netlify.token(sub="victim")
+    browser = Client(GateMiddleware(echo_app, gate), use_cookies=False)
+    cookie = {"Cookie": f"nf_jwt={token}", "Host": "app.example"}
+    # An ordinary page load first: the victim's credentials are now in the memo.
+    assert browser.get("/", headers=cookie).json["user"] == "victim"
+    for origin in ({"Origin": "https://evil.example"}, {}):
+        answer = browser.get("/ws", headers={**cookie, **HANDSHAKE, **origin}).json
+        assert answer["authenticated"] is False
+        assert answer["error"] == "CrossSiteRequest"
+    same_site = {**cookie, **HANDSHAKE, "Origin": "http://app.example"}
+    assert browser.get("/ws", headers=same_site).json["user"] == "victim"
+
+
+def test_a_protected_websocket_route_answers_the_cross_site_handshake_with_403(netlify, clock):
+    gate = cookie_gate_for(netlify, clock)
+    runs = []
+
+    @require_auth
+    def stream():
+        runs.append(1)
+        return "the victim's data"
+
+    browser = Client(GateMiddleware(view_app(stream), gate), use_cookies=False)
+    headers = {
+        "Cookie": f"nf_jwt={netlify.token(sub='victim')}",
+        "Host": "app.example",
+        "Origin": "https://evil.example",
+        **HANDSHAKE,
+    }
+    response = browser.get("/ws", headers=headers)
+    assert response.status_code == 403
+    assert response.json["error"] == "csrf_rejected"
+    assert response.headers["WWW-Authenticate"].startswith('Bearer error="csrf_rejected"')
+    assert runs == []
+
+
+def test_a_bearer_websocket_handshake_needs_no_origin(netlify, clock):
+    gate = Gate(issuers=[netlify.issuer_config()], sources=["bearer", "cookie:nf_jwt"], clock=clock)
+    headers = {**netlify.headers(sub="app"), **HANDSHAKE, "Origin": "https://other.example"}
+    assert client(echo_app, gate).get("/ws", headers=headers).json["user"] == "app"
+
+
+def long_lived(handler, moments):
+    """A websocket-like WSGI app: the handler runs once per moment, time passing between."""
+
+    def app(environ, start_response):
+        outcomes = []
+        for moment in moments:
+            moment()
+            try:
+                outcomes.append(handler())
+            except AuthError as error:
+                outcomes.append(type(error).__name__)
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(outcomes).encode()]
+
+    return app
+
+
+def test_inside_a_websocket_the_decorators_see_the_token_expire(netlify, clock):
+    gate = Gate(issuers=[netlify.issuer_config()], clock=clock)
+
+    @require_roles("admin")
+    def on_message():
+        return "ok"
+
+    token = netlify.token(roles=["admin"], expires_in=60)
+    app = long_lived(
+        on_message, [lambda: None, lambda: clock.advance(59), lambda: clock.advance(2)]
+    )
+    answer = client(app, gate).get("/ws", headers={"Authorization": f"Bearer {token}", **HANDSHAKE})
+    assert answer.json == ["ok", "ok", "ExpiredToken"]
+
+
+def test_inside_a_websocket_the_decorators_see_a_revocation(netlify, clock):
+    revoked: set[str] = set()
+    gate = Gate(
+        issuers=[netlify.issuer_config()], clock=clock, is_revoked=lambda u: u.subject in revoked
+    )
+
+    @require_auth
+    def on_message():
+        return "ok"
+
+    app = long_lived(on_message, [lambda: None, lambda: revoked.add("mallory")])
+    headers = {**netlify.headers(sub="mallory"), **HANDSHAKE}
+    assert client(app, gate).get("/ws", headers=headers).json == ["ok", "RevokedToken"]
+
+
+def test_a_plain_request_is_not_rechecked_within_itself(netlify, clock):
+    # Authenticated microseconds before its view: asking the gate again would double the
+    # cost (and is_revoked's) of every request for nothing.
+    gate = Gate(issuers=[netlify.issuer_config()], clock=clock)
+
+    @require_auth
+    def view():
+        return "ok"
+
+    app = long_lived(view, [lambda: None, lambda: clock.advance(3600)])
+    headers = netlify.headers(expires_in=60)
+    assert client(app, gate).get("/", headers=headers).json == ["ok", "ok"]
+    assert current_auth() is None
