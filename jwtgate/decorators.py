@@ -7,7 +7,8 @@ was one), 403 ``insufficient_scope`` when roles are lacking. Nothing but a
 verified user passes: a CORS preflight is refused like any anonymous request
 (the app's CORS layer answers real preflights before any view runs). Inside
 a websocket they ask the gate again on every call, so an expired or revoked
-token stops passing. The wrapped function keeps its signature, so FastAPI
+token stops passing; a refused flask-sock handler has its socket closed with
+1008, as the ASGI adapter does after ``accept``. The wrapped function keeps its signature, so FastAPI
 still sees its parameters.
 
 Every function they wrap is remembered (weakly) in ``WRAPPED``, so that the
@@ -27,7 +28,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast, overload
 
 from .context import _current
-from .errors import ConfigurationError, Forbidden, MissingToken
+from .errors import AuthError, ConfigurationError, Forbidden, MissingToken
 from .recheck import Recheck
 from .user import AnonymousUser, User
 
@@ -117,12 +118,34 @@ def _guard(func: F, roles: tuple[str, ...], any_of: tuple[str, ...] | None) -> F
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        recheck = _first_check(roles, any_of)
-        if recheck is not None:
-            _check_roles(recheck.user(), roles, any_of)
+        try:
+            recheck = _first_check(roles, any_of)
+            if recheck is not None:
+                _check_roles(recheck.user(), roles, any_of)
+        except AuthError as error:
+            if args and _closed_websocket(args[0], error):
+                return None
+            raise
         return func(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _closed_websocket(connection: Any, error: AuthError) -> bool:
+    """Close the open websocket a refused handler was given; False if it was given none.
+
+    flask-sock (over simple-websocket) completes the handshake before it calls
+    the handler, so a refusal there can no longer be an HTTP answer, and an
+    exception would leave the server writing one into the open socket. As the
+    ASGI adapter does after ``accept``, close with 1008 and the refusal as the
+    reason instead. Recognised by its type's package, so nothing is imported.
+    """
+    if type(connection).__module__.partition(".")[0] != "simple_websocket":
+        return False
+    from .asgi import WS_POLICY_VIOLATION, close_reason
+
+    connection.close(reason=WS_POLICY_VIOLATION, message=close_reason(error))
+    return True
 
 
 def _guard_endpoint_class(cls: Any, roles: tuple[str, ...], any_of: tuple[str, ...] | None) -> Any:

@@ -573,5 +573,5 @@ def test_decorating_another_kind_of_class_is_refused_when_decorated():
 
     with pytest.raises(ConfigurationError, match=r"cannot protect the class .*NotAnEndpoint"):
         require_auth(NotAnEndpoint)
-    with pytest.raises(ConfigurationError, match="decorators = \\[...\\]"):
+    with pytest.raises(ConfigurationError, match=r"decorators = \[\.\.\.\]"):
         require_roles("admin")(NotAnEndpoint)

@@ -203,7 +203,7 @@ def test_with_source_copies_pickle_and_deepcopy_keep_the_user_immutable():
         moved.source = "bearer"
     assert copy.copy(user) is user
     assert copy.deepcopy(user) is user
-    again = pickle.loads(pickle.dumps(user))
+    again = pickle.loads(pickle.dumps(user))  # noqa: S301 - our own bytes
     assert (again.subject, again.roles, again.token, again.expires_at) == ("u", {"a"}, "t", 5)
     assert again.claims == {"sub": "u", "n": (1,)}
     with pytest.raises(AttributeError):
