@@ -8,8 +8,8 @@ verified user passes: a CORS preflight is refused like any anonymous request
 (the app's CORS layer answers real preflights before any view runs). Inside
 a websocket they ask the gate again on every call, so an expired or revoked
 token stops passing; a refused flask-sock handler has its socket closed with
-1008, as the ASGI adapter does after ``accept``. The wrapped function keeps its signature, so FastAPI
-still sees its parameters.
+1008, as the ASGI adapter does after ``accept``. The wrapped function keeps
+its signature, so FastAPI still sees its parameters.
 
 Every function they wrap is remembered (weakly) in ``WRAPPED``, so that the
 adapters can find a route that registered the unprotected original: the
