@@ -39,8 +39,15 @@ def needs_evidence(method: str, upgrade: str | None = None) -> bool:
 
 
 def applies_to(method: str, source: str, upgrade: str | None = None) -> bool:
-    """True when a request by ``method`` whose token came from ``source`` must show evidence."""
-    return source.startswith("cookie:") and needs_evidence(method, upgrade)
+    """True when a request by ``method`` whose token came from ``source`` must show evidence.
+
+    ``upgrade`` is the request's ``Upgrade`` header, if any. ``needs_evidence``
+    spelt out: the adapters ask this on every request with a cookie token.
+    """
+    return source.startswith("cookie:") and (
+        method.upper() not in SAFE_METHODS
+        or (upgrade is not None and is_websocket_upgrade(upgrade))
+    )
 
 
 def _origin(value: str) -> str:
