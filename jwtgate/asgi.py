@@ -307,7 +307,8 @@ class GateMiddleware:
 
     def _check_routes(self, scope: Scope) -> None:
         """Refuse an app whose routes serve a function that a jwtgate decorator wrapped."""
-        check_routes(scope.get("app") or self.app)
+        # The routes behind this middleware; else those of the app that called it.
+        check_routes(self.app, scope.get("app"))
         self._routes_checked = True
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:

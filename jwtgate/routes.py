@@ -104,12 +104,16 @@ def unprotected_routes(routes: Iterable[Any], prefix: str = "", depth: int = 0) 
     return found
 
 
-def check_routes(app: Any) -> None:
-    """Raise ``ConfigurationError`` if a route of ``app`` serves an unprotected original."""
-    routes = find_routes(app)
-    if routes is None:
-        return
-    _raise(unprotected_routes(routes))
+def check_routes(*apps: Any) -> None:
+    """Raise ``ConfigurationError`` if a route serves an unprotected original.
+
+    The routes are those of the first of ``apps`` (or of an app it wraps) that has any.
+    """
+    for app in apps:
+        routes = find_routes(app)
+        if routes is not None:
+            _raise(unprotected_routes(routes))
+            return
 
 
 def check_flask_app(app: Any) -> None:

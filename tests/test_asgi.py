@@ -896,3 +896,17 @@ def test_the_expiry_counts_the_issuers_leeway(tokens, clock):
     user = gate.authenticate(headers=tokens.headers(expires_in=60))
     assert middleware._expiry(user) == clock() + 60 + 30
     assert middleware._expiry(None) is None
+
+
+def test_credentials_shared_between_requests_cannot_be_changed(gate, tokens):
+    inner = Recorder()
+    run(GateMiddleware(inner, gate), http_scope())
+    shared = inner.scopes[-1]["auth"]  # one object for every anonymous request
+    with pytest.raises(AttributeError, match="immutable"):
+        shared.scopes += ("admin",)
+    with pytest.raises(AttributeError, match="immutable"):
+        del shared.scopes
+    with pytest.raises(AttributeError, match="immutable"):
+        shared.extra = 1
+    assert shared.scopes == ()
+    assert Credentials(["authenticated", "admin"]).scopes == ("authenticated", "admin")

@@ -313,3 +313,21 @@ def test_the_lifespan_failure_reaches_a_bare_server_as_startup_failed(gate):
         asyncio.run(app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
     assert [m["type"] for m in sent] == ["lifespan.startup.failed"]
     assert "GET /x -> " in sent[0]["message"]
+
+
+def test_unhashable_endpoints_and_endless_nesting_are_no_trouble():
+    class Unhashable:
+        path = "/x"
+
+        def __init__(self) -> None:
+            self.endpoint = [1]  # a list: unhashable
+
+    class Loop:
+        path = "/loop"
+
+        @property
+        def routes(self) -> list[object]:
+            return [self]  # a route tree that never ends
+
+    assert unprotected_routes([Unhashable()]) == []
+    assert unprotected_routes([Loop()]) == []
