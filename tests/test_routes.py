@@ -316,11 +316,14 @@ def test_the_lifespan_failure_reaches_a_bare_server_as_startup_failed(gate):
 
 
 def test_unhashable_endpoints_and_endless_nesting_are_no_trouble():
+    class Endpoint:
+        __hash__ = None  # type: ignore[assignment] - weakly referable, yet unhashable
+
     class Unhashable:
         path = "/x"
 
         def __init__(self) -> None:
-            self.endpoint = [1]  # a list: unhashable
+            self.endpoint = Endpoint()
 
     class Loop:
         path = "/loop"
