@@ -44,10 +44,10 @@ def applies_to(method: str, source: str, upgrade: str | None = None) -> bool:
     ``upgrade`` is the request's ``Upgrade`` header, if any. ``needs_evidence``
     spelt out: the adapters ask this on every request with a cookie token.
     """
-    return source.startswith("cookie:") and (
+    return (
         method.upper() not in SAFE_METHODS
         or (upgrade is not None and is_websocket_upgrade(upgrade))
-    )
+    ) and source.startswith("cookie:")
 
 
 def _origin(value: str) -> str:
