@@ -408,10 +408,12 @@ class GateMiddleware:
             nonlocal state
             if deadline is not None and state == "open" and self._clock() >= deadline:
                 await close_expired()
+            kind = message["type"]
             if expired:
+                if kind == "websocket.close":
+                    return  # closed already, for the expiry
                 # What ASGI servers raise for a send on a closed connection (an OSError).
                 raise ConnectionResetError("jwtgate: the websocket was closed: its token expired")
-            kind = message["type"]
             if kind == "websocket.accept":
                 state = "open"
             elif kind == "websocket.close" or kind == "websocket.http.response.start":

@@ -853,6 +853,7 @@ def test_close_expired_websockets_closes_on_the_first_send_after_expiry(gate, to
         except OSError as exc:  # what a server raises for a send on a closed socket
             errors.append(exc)
         assert (await receive()) == {"type": "websocket.disconnect", "code": 4401}
+        await send({"type": "websocket.close", "code": 1000})  # closed already: nothing sent
 
     receive, send, sent = forever_after_connect()
     token = tokens.token(expires_in=60)
