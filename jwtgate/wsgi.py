@@ -174,41 +174,40 @@ class GateMiddleware:
         # remembers for these credential values, while the gate vouches for it.
         auth: RequestAuth | None = None
         method = environ.get("REQUEST_METHOD")
+        if self._single is not None:
+            raw: Any = environ.get(self._single)
+        else:
+            raw = UNKEYABLE if self._key is None else self._key(environ)
         if method == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
             # A CORS preflight carries no credentials: anonymous, its token unread.
             auth = PREFLIGHT_AUTH
-        else:
-            if self._single is not None:
-                raw: Any = environ.get(self._single)
-            else:
-                raw = UNKEYABLE if self._key is None else self._key(environ)
-            if raw is None:
-                auth = ANONYMOUS_AUTH
-            elif raw is not UNKEYABLE:
-                try:
-                    entry = self._entries[raw[-TAIL:]]
-                except KeyError:
-                    entry = None
-                if entry is not None and entry[0] == raw:
-                    user = entry[2]
-                    if user is None or (
-                        (cached := self._cached(user.token)) is not None
-                        and cached[0] is user
-                        and cached[1] > self._clock()
-                        and (self._is_revoked is None or not self._is_revoked(user))
-                        # An unsafe request with a cookie token needs the gate's CSRF check.
-                        and (self._csrf is None or not applies_to(method or "GET", user.source))
-                        # A websocket handshake: the CSRF check too, and a user to re-check.
-                        and "HTTP_UPGRADE" not in environ
-                    ):
-                        auth = entry[1]
-            if auth is None:
-                try:
-                    auth = self._authenticate(environ, raw)
-                except AuthError as error:
-                    if self.reject_invalid:
-                        return error(environ, start_response)
-                    auth = RequestAuth(error=error)
+        elif raw is None:
+            auth = ANONYMOUS_AUTH
+        elif raw is not UNKEYABLE:
+            try:
+                entry = self._entries[raw[-TAIL:]]
+            except KeyError:
+                entry = None
+            if entry is not None and entry[0] == raw:
+                user = entry[2]
+                if user is None or (
+                    (cached := self._cached(user.token)) is not None
+                    and cached[0] is user
+                    and cached[1] > self._clock()
+                    and (self._is_revoked is None or not self._is_revoked(user))
+                    # An unsafe request with a cookie token needs the gate's CSRF check.
+                    and (self._csrf is None or not applies_to(method or "GET", user.source))
+                    # A websocket handshake: the CSRF check too, and a user to re-check.
+                    and "HTTP_UPGRADE" not in environ
+                ):
+                    auth = entry[1]
+        if auth is None:
+            try:
+                auth = self._authenticate(environ, raw)
+            except AuthError as error:
+                if self.reject_invalid:
+                    return error(environ, start_response)
+                auth = RequestAuth(error=error)
         environ[USER_KEY] = auth.user
         environ[ERROR_KEY] = auth.error
         token = _current.set(auth)
