@@ -195,19 +195,16 @@ class _CheckRoutesFirst:
     so later requests pay nothing for it.
     """
 
+    middleware: GateMiddleware  # the middleware calling this, set by init_app
+
     def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
         self.flask_app = app
         self.wsgi_app = wsgi_app
-        self.middleware: GateMiddleware | None = None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         check_flask_app(self.flask_app)
-        if self.middleware is not None:
-            self.middleware.app = self.wsgi_app
+        self.middleware.app = self.wsgi_app
         return self.wsgi_app(environ, start_response)
-
-    def __repr__(self) -> str:
-        return repr(self.wsgi_app)
 
 
 def get_state(app: Flask | None = None) -> JWTGateState:

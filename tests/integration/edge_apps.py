@@ -118,7 +118,29 @@ def flask_websockets() -> Any:
     return app
 
 
-# --- an ASGI app with the decorator-order trap ----------------------------------------------
+# --- apps with the decorator-order trap ---------------------------------------------------------
+
+
+def trapped_flask() -> Any:
+    """A Flask app whose ``/admin`` has ``@require_roles`` above ``@app.get``."""
+    from flask import Flask
+
+    from jwtgate.flask import JWTGate
+
+    app = Flask("trapped")
+    JWTGate(app, _gate())
+
+    @app.get("/")
+    def index() -> str:
+        return "public"
+
+    @require_roles("admin")
+    @app.get("/admin")
+    def admin() -> str:
+        _record("GET /admin")
+        return "the admin data"
+
+    return app
 
 
 def trapped_fastapi() -> Any:

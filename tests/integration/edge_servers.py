@@ -102,8 +102,13 @@ def stop(process: subprocess.Popen[str]) -> None:
 
 
 @contextmanager
-def gunicorn(app: str, ready_path: str = "/", **env: str) -> Iterator[Server]:
-    """gunicorn (one worker, 8 threads) serving ``app`` (``module:callable()``)."""
+def gunicorn(
+    app: str, ready_path: str = "/", ready_status: int = 200, **env: str
+) -> Iterator[Server]:
+    """gunicorn (one worker, 8 threads) serving ``app`` (``module:callable()``).
+
+    It is ready when ``ready_path`` answers ``ready_status``.
+    """
     command = [
         sys.executable,
         "-m",
@@ -138,7 +143,7 @@ def gunicorn(app: str, ready_path: str = "/", **env: str) -> Iterator[Server]:
         server = Server(int(found.group(1)), process, lines.seen)
         while True:  # the worker boots after the master listens
             try:
-                if server.request(path=ready_path)[0] == 200:
+                if server.request(path=ready_path)[0] == ready_status:
                     break
             except OSError:
                 pass

@@ -147,3 +147,16 @@ def test_an_app_with_the_decorator_order_trap_does_not_start_under_uvicorn():
     assert "GET /admin -> tests.integration.edge_apps.trapped_fastapi.<locals>.admin" in log
     assert "below the route" in log
     assert "Application startup failed" in log
+
+
+def test_a_flask_app_with_the_trap_answers_500_and_logs_why_under_gunicorn(tokens):
+    app = "tests.integration.edge_apps:trapped_flask()"
+    with gunicorn(app, ready_status=500, EDGES_SECRET=SECRET) as server:
+        for path in ("/admin", "/", "/admin"):
+            status, _, body = server.request(path=path)
+            assert status == 500
+            assert b"the admin data" not in body
+            assert b"public" not in body
+    log = "".join(server.log)
+    assert "GET /admin -> tests.integration.edge_apps.trapped_flask.<locals>.admin" in log
+    assert "below the route" in log
