@@ -46,6 +46,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -269,7 +270,7 @@ def run_shell(command: Command, page: Path) -> None:
 
 
 def run_demo(command: Command, page: Path, startup: float = 60) -> None:
-    """Start ``jwtgate demo`` on a free port, wait until it serves, stop it by its PID."""
+    """Start ``jwtgate demo`` on a free port, wait until it answers, stop it by its PID."""
     words = shlex.split(command.text, comments=True)
     if "--port" in words:
         words[words.index("--port") + 1] = "0"
@@ -294,8 +295,13 @@ def run_demo(command: Command, page: Path, startup: float = 60) -> None:
             line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
             if line is None:
                 raise AssertionError(f"{page}:{command.line}: the demo exited early")
-            if "serving on http://127.0.0.1:" in line:
+            served = re.search(r"serving on (http://127\.0\.0\.1:\d+)/", line)
+            if served:
                 break
+        # It answers (so it is serving, not still starting) before it is stopped.
+        with urllib.request.urlopen(served.group(1) + "/", timeout=10) as answer:  # noqa: S310
+            if answer.status != 200:
+                raise AssertionError(f"{page}:{command.line}: the demo answered {answer.status}")
         process.send_signal(signal.SIGINT)
         if process.wait(timeout=15) != 0:
             raise AssertionError(f"{page}:{command.line}: the demo did not stop cleanly")
