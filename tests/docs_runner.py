@@ -242,7 +242,8 @@ def run_shell(command: Command, page: Path) -> None:
     as it would in the reader's shell.
     """
     environment = Path("~docs-shell-env").resolve()
-    script = f'{command.text}\nstatus=$?\nenv -0 > "{environment}"\nexit $status\n'
+    # set -a: a plain NAME=value is passed on to the next lines, as in one interactive shell.
+    script = f'set -a\n{command.text}\nstatus=$?\nenv -0 > "{environment}"\nexit $status\n'
     try:
         done = subprocess.run(
             ["bash", "-c", script],
