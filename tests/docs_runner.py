@@ -152,19 +152,27 @@ class Command:
     text: str
     action: str  # "run", "demo", "pip" or "shown"
     exits: int = 0
+    output: str | None = None  # a console block's output as shown; "…" ends a shown prefix
 
 
-def _commands(chunk: Chunk) -> list[tuple[int, str]]:
-    """The command lines of a shell block: continuations joined, prompts and output dropped."""
-    found: list[tuple[int, str]] = []
+def _commands(chunk: Chunk) -> list[tuple[int, str, str | None]]:
+    """The command lines of a shell block: continuations joined, comments dropped.
+
+    In a ``console`` block, commands follow a ``$ `` prompt and the lines after
+    one are its output as shown, returned with it (``None`` elsewhere).
+    """
+    found: list[tuple[int, str, str | None]] = []
     pending: tuple[int, str] | None = None
+    console = chunk.language == "console"
     for offset, raw in enumerate(chunk.code.splitlines()):
         line = raw.rstrip()
         if pending is None:
-            if chunk.language == "console":
-                if not line.startswith("$ "):
-                    continue  # output shown after a command
-                line = line[2:]
+            if console and not line.startswith("$ "):
+                if found and line:
+                    number, text, shown = found[-1]
+                    found[-1] = (number, text, f"{shown}\n{line}" if shown else line)
+                continue
+            line = line[2:] if console else line
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             pending = (chunk.line + offset, line)
@@ -172,10 +180,10 @@ def _commands(chunk: Chunk) -> list[tuple[int, str]]:
             pending = (pending[0], pending[1] + "\n" + line)
         if pending[1].endswith("\\"):
             continue
-        found.append(pending)
+        found.append((*pending, "" if console else None))
         pending = None
     if pending is not None:
-        found.append(pending)
+        found.append((*pending, "" if console else None))
     return found
 
 
@@ -196,7 +204,7 @@ def _first_word(command: str) -> str | None:
 def shell_plan(chunk: Chunk) -> list[Command]:
     """What the runner does with each command of a shell block (see the module docstring)."""
     plan = []
-    for line, text in _commands(chunk):
+    for line, text, output in _commands(chunk):
         exits = _EXITS.search(text)
         word = _first_word(text)
         if word is None or word in ("jwtgate", "export"):
@@ -210,7 +218,7 @@ def shell_plan(chunk: Chunk) -> list[Command]:
                 f"line {line}: a shell command the docs runner does not know: {word!r}. "
                 "Run it (docs_runner.shell_plan) or say why it is only shown (docs_runner.SHOWN)"
             )
-        plan.append(Command(line, text, action, int(exits.group(1)) if exits else 0))
+        plan.append(Command(line, text, action, int(exits.group(1)) if exits else 0, output))
     return plan
 
 
@@ -261,6 +269,8 @@ def run_shell(command: Command, page: Path) -> None:
             )
         if "Traceback" in done.stderr:
             raise AssertionError(f"{page}:{command.line}: a traceback:\n{done.stderr[-2000:]}")
+        if command.output:
+            _check_output(command, done.stdout + done.stderr, page)
         if _first_word(command.text) in (None, "export"):
             for entry in environment.read_bytes().decode().split("\0"):
                 name, sep, value = entry.partition("=")
@@ -268,6 +278,21 @@ def run_shell(command: Command, page: Path) -> None:
                     os.environ[name] = value
     finally:
         environment.unlink(missing_ok=True)
+
+
+def _check_output(command: Command, printed: str, page: Path) -> None:
+    """The command printed what the page shows; a shown line ending in "…" is a prefix."""
+    shown = command.output.splitlines() if command.output else []
+    lines = printed.rstrip("\n").splitlines()
+    ok = len(shown) == len(lines) and all(
+        line.startswith(want[:-1]) if want.endswith("…") else line == want
+        for want, line in zip(shown, lines, strict=True)
+    )
+    if not ok:
+        raise AssertionError(
+            f"{page}:{command.line}: {command.text!r} printed\n{printed}\nbut the page shows\n"
+            + "\n".join(shown)
+        )
 
 
 def run_demo(command: Command, page: Path, startup: float = 60) -> None:
@@ -346,4 +371,16 @@ def run(page: Path, workdir: Path) -> None:
 
 
 if __name__ == "__main__":
-    run(Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve())
+    import traceback
+
+    try:
+        run(Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve())
+        status = 0
+    except BaseException:
+        traceback.print_exc()
+        status = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # A page may leave servers it started (a key server for its examples): end the
+    # process here rather than wait at interpreter exit for their threads.
+    os._exit(status)

@@ -84,7 +84,7 @@ def test_shell_lines_are_run_checked_or_shown_for_a_reason():
             "python3 -m venv .venv && . .venv/bin/activate && pip install -e .\n"
             "TOKEN=$(jwtgate mint --netlify)\n"
             "export JWTGATE_SECRET=x\n"
-            "jwtgate verify \"$TOKEN\" \\\n    --preset netlify   # exits 1: refused\n"
+            'jwtgate verify "$TOKEN" \\\n    --preset netlify   # exits 1: refused\n'
             "jwtgate demo --port 9000\n"
             "pip install 'dist/jwtgate-0.1.0-py3-none-any.whl[flask]'\n"
             "curl -i http://127.0.0.1:8000/\n"
@@ -101,9 +101,28 @@ def test_shell_lines_are_run_checked_or_shown_for_a_reason():
     ]
 
 
-def test_console_blocks_run_the_prompted_lines_only():
-    plan = shell_plan(_shell("$ jwtgate --version\njwtgate 0.1.0\n", "console"))
-    assert [c.text for c in plan] == ["jwtgate --version"]
+def test_console_blocks_run_the_prompted_lines_and_check_their_output():
+    plan = shell_plan(
+        _shell(
+            "$ jwtgate --version\njwtgate 0.1.0\n\n$ jwtgate mint --algorithm x  # exits 2\n",
+            "console",
+        )
+    )
+    assert [(c.text, c.output, c.exits) for c in plan] == [
+        ("jwtgate --version", "jwtgate 0.1.0", 0),
+        ("jwtgate mint --algorithm x  # exits 2", "", 2),
+    ]
+
+
+def test_a_console_command_must_print_what_the_page_shows(tmp_path):
+    from tests.docs_runner import Command, _check_output
+
+    shown = Command(1, "jwtgate --version", "run", output="jwtgate 0.…")
+    _check_output(shown, "jwtgate 0.1.0\n", tmp_path)
+    with pytest.raises(AssertionError, match="but the page shows"):
+        _check_output(shown, "jwtgate 1.0\n", tmp_path)
+    with pytest.raises(AssertionError, match="but the page shows"):
+        _check_output(shown, "jwtgate 0.1.0\nmore\n", tmp_path)
 
 
 def test_an_unknown_shell_command_fails_the_page():
