@@ -202,23 +202,31 @@ def _first_word(command: str) -> str | None:
 
 
 def shell_plan(chunk: Chunk) -> list[Command]:
-    """What the runner does with each command of a shell block (see the module docstring)."""
+    """What the runner does with each command of a shell block (see the module docstring).
+
+    A chain ``a && b && c`` is planned step by step, so that the README's
+    ``python3 -m venv … && pip install -e . && jwtgate demo`` runs its demo.
+    """
     plan = []
-    for line, text, output in _commands(chunk):
-        exits = _EXITS.search(text)
-        word = _first_word(text)
-        if word is None or word in ("jwtgate", "export"):
-            action = "demo" if re.match(r"\s*jwtgate\s+demo\b", text) else "run"
-        elif word in ("pip", "pip3") or text.lstrip().startswith("python3 -m pip"):
-            action = "pip"
-        elif word in SHOWN:
-            action = "shown"
-        else:
-            raise ValueError(
-                f"line {line}: a shell command the docs runner does not know: {word!r}. "
-                "Run it (docs_runner.shell_plan) or say why it is only shown (docs_runner.SHOWN)"
-            )
-        plan.append(Command(line, text, action, int(exits.group(1)) if exits else 0, output))
+    for line, whole, output in _commands(chunk):
+        exits = _EXITS.search(whole)
+        steps = whole.split(" && ")
+        for index, text in enumerate(steps):
+            last = index == len(steps) - 1
+            word = _first_word(text)
+            if word is None or word in ("jwtgate", "export"):
+                action = "demo" if re.match(r"\s*jwtgate\s+demo\b", text) else "run"
+            elif word in ("pip", "pip3") or text.lstrip().startswith("python3 -m pip"):
+                action = "pip"
+            elif word in SHOWN:
+                action = "shown"
+            else:
+                raise ValueError(
+                    f"line {line}: a shell command the docs runner does not know: {word!r}. Run "
+                    "it (docs_runner.shell_plan) or say why it is only shown (docs_runner.SHOWN)"
+                )
+            code = int(exits.group(1)) if exits and last else 0
+            plan.append(Command(line, text.strip(), action, code, output if last else None))
     return plan
 
 
