@@ -9,6 +9,7 @@ commands (``jwtgate`` lines for real; ``pip install`` lines checked).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -166,3 +167,49 @@ def _extras(pip_line: str) -> set[str]:
     target = pip_line.split()[-1].strip("'\"")
     assert target.startswith("."), pip_line
     return set(target[2:-1].split(",")) if "[" in target else set()
+
+
+def _python_units(page: Path) -> list[tuple[str, str]]:
+    """A page's Python as a reader meets it: its blocks in order as one script, and each
+    titled ``.py`` file on its own."""
+    found = chunks(expand_snippets(page.read_text(encoding="utf-8")))
+    script = "\n".join(c.code for c in found if c.kind == "run")
+    units = [(str(page.relative_to(ROOT)), script)] if script.strip() else []
+    units += [
+        (f"{page.relative_to(ROOT)}:{c.title}", c.code)
+        for c in found
+        if c.kind == "file" and c.title and c.title.endswith(".py")
+    ]
+    return units
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [unit for page in PAGES for unit in _python_units(page)],
+    ids=lambda value: value if value.endswith((".md", ".py")) else "",
+)
+def test_no_example_imports_a_name_it_never_uses_or_uses_one_it_never_imports(name, code):
+    """Unused imports (F401) and undefined names (F821), as ruff finds them."""
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    assert ruff is not None, "ruff comes with the dev extra"
+    done = subprocess.run(
+        [
+            ruff,
+            "check",
+            "--no-cache",
+            "--isolated",
+            "--select",
+            "F401,F821",
+            "--output-format",
+            "concise",
+            "--stdin-filename",
+            "example.py",
+            "-",
+        ],
+        input=code,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, f"{name}:\n{done.stdout}"
