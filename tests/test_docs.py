@@ -213,3 +213,13 @@ def test_no_example_imports_a_name_it_never_uses_or_uses_one_it_never_imports(na
         check=False,
     )
     assert done.returncode == 0, f"{name}:\n{done.stdout}"
+
+
+def test_the_wheel_named_in_the_docs_is_the_one_a_build_makes():
+    import re
+
+    import jwtgate
+
+    for page in PAGES:
+        for named in re.findall(r"jwtgate-([\w.]+)-py3-none-any\.whl", page.read_text("utf-8")):
+            assert named == jwtgate.__version__, f"{page.relative_to(ROOT)} names {named}"
