@@ -20,6 +20,7 @@ from .errors import AuthError, ConfigurationError
 from .gate import Gate
 from .issuer import Issuer
 from .jws import parse
+from .settings import Settings
 
 __all__ = ["main"]
 
@@ -88,12 +89,17 @@ def cmd_decode(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
 # --- verify ------------------------------------------------------------------------
 
 
-def _secret(args: argparse.Namespace) -> str | None:
+def _secret(args: argparse.Namespace, setting: str = "JWTGATE_SECRET") -> str | None:
+    """``--secret-file``, ``--secret``, else the ``setting`` from the environment.
+
+    ``JWTGATE_SECRET`` is the generic issuer's HMAC secret, as everywhere;
+    the Netlify site's is ``JWTGATE_NETLIFY_JWT_SECRET`` (see ``jwtgate.settings``).
+    """
     if args.secret_file:
         return Path(args.secret_file).read_text().strip()
     if args.secret:
         return str(args.secret)
-    return os.environ.get("JWTGATE_SECRET") or None
+    return Settings(os.environ).text(setting)
 
 
 def _verification_key(path: Path) -> Any:
@@ -109,47 +115,78 @@ def _verification_key(path: Path) -> Any:
         raise UsageError(f"{path} is not an unencrypted PEM private key") from None
 
 
-def _issuer_from_args(args: argparse.Namespace) -> Issuer:
+# The command line's options, in the words of the JWTGATE_* settings they stand for.
+_FLAGS = {
+    "JWTGATE_ALGORITHMS": "--algorithm",
+    "JWTGATE_ISSUER": "--issuer",
+    "JWTGATE_AUDIENCE": "--audience",
+    "JWTGATE_ROLES_CLAIM": "--roles-claim",
+    "JWTGATE_LEEWAY": "--leeway",
+    "JWTGATE_PUBLIC_KEY": "--key",
+    "JWTGATE_JWKS_URL": "--jwks-url",
+    "JWTGATE_DISCOVERY": "--discovery",
+}
+_ISSUER_OPTIONS = ("algorithm", "secret", "secret_file", "key", "jwks_url", "discovery", "issuer")
+
+
+def _verifying_gate(args: argparse.Namespace) -> Gate:
+    """The gate ``verify`` uses: a preset, the options, else the environment's settings."""
+    options: dict[str, Any] = {"sources": ["bearer"], "cache_size": 0}
+    if args.preset is not None:
+        return Gate(issuers=[_preset_issuer(args)], **options)
+    if not any(getattr(args, name) for name in _ISSUER_OPTIONS):
+        # No issuer on the command line: verify as the app configured by JWTGATE_* would.
+        gate = Settings(os.environ).gate(**options)
+        if gate is None:
+            raise UsageError(
+                "give --algorithm (repeatable), e.g. --algorithm RS256, with a key, "
+                "or set the JWTGATE_* variables of the app"
+            )
+        return gate
+    key = _verification_key(Path(args.key)) if args.key else None
+    values: dict[str, Any] = {
+        "JWTGATE_ALGORITHMS": args.algorithm or None,
+        "JWTGATE_ISSUER": args.issuer,
+        "JWTGATE_AUDIENCE": args.audience or None,
+        "JWTGATE_ROLES_CLAIM": args.roles_claim,
+        "JWTGATE_LEEWAY": args.leeway,
+        "JWTGATE_SECRET": _secret(args),
+        "JWTGATE_PUBLIC_KEY": key,
+        "JWTGATE_JWKS_URL": args.jwks_url,
+        "JWTGATE_DISCOVERY": True if args.discovery == "auto" else args.discovery,
+    }
+    labels = dict(_FLAGS)
+    if args.secret or args.secret_file:
+        labels["JWTGATE_SECRET"] = "--secret-file" if args.secret_file else "--secret"
+    gate = Settings(values, labels=labels).gate(**options)
+    assert gate is not None  # noqa: S101 - an issuer option was given
+    return gate
+
+
+def _preset_issuer(args: argparse.Namespace) -> Issuer:
     from . import presets
 
-    secret = _secret(args)
-    key = _verification_key(Path(args.key)) if args.key else None
     if args.preset == "netlify":
+        secret = _secret(args, "JWTGATE_NETLIFY_JWT_SECRET")
         if secret is None:
-            raise UsageError("--preset netlify needs --secret, --secret-file or JWTGATE_SECRET")
+            raise UsageError(
+                "--preset netlify needs --secret, --secret-file or JWTGATE_NETLIFY_JWT_SECRET"
+            )
         return presets.netlify(jwt_secret=secret)
-    if args.preset is not None:
-        factory: Callable[..., Issuer] | None = getattr(presets, args.preset, None)
-        if factory is None:
-            raise UsageError(f"unknown preset {args.preset!r}")
-        if args.preset == "privy":
-            if not args.audience:
-                raise UsageError("--preset privy needs --audience APP_ID")
-            return factory(args.audience[0], verification_key=key)
-        return factory(args.issuer, audience=args.audience or None)
-    if not args.algorithm:
-        raise UsageError("give --algorithm (repeatable), e.g. --algorithm RS256")
-    options: dict[str, Any] = {
-        "algorithms": args.algorithm,
-        "audience": args.audience or None,
-        "leeway": args.leeway,
-    }
-    if args.roles_claim:
-        options["roles_claim"] = args.roles_claim
-    if secret is not None:
-        options["secret"] = secret
-    if key is not None:
-        options["key"] = key
-    if args.jwks_url:
-        options["jwks_url"] = args.jwks_url
-    if args.discovery:
-        options["discovery"] = True if args.discovery == "auto" else args.discovery
-    return Issuer(args.issuer, **options)
+    factory: Callable[..., Issuer] | None = getattr(presets, args.preset, None)
+    if factory is None:
+        raise UsageError(f"unknown preset {args.preset!r}")
+    key = _verification_key(Path(args.key)) if args.key else None
+    if args.preset == "privy":
+        if not args.audience:
+            raise UsageError("--preset privy needs --audience APP_ID")
+        return factory(args.audience[0], verification_key=key)
+    return factory(args.issuer, audience=args.audience or None)
 
 
 def cmd_verify(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     token = _read_token(args.token, stdin)
-    gate = Gate(issuers=[_issuer_from_args(args)], sources=["bearer"], cache_size=0)
+    gate = _verifying_gate(args)
     try:
         user = gate.authenticate(headers={"Authorization": f"Bearer {token}"})
     except AuthError as error:
@@ -232,7 +269,7 @@ def cmd_mint(args: argparse.Namespace, out: TextIO, stdin: TextIO, err: TextIO) 
     from .testing import DEVELOPMENT_SECRET, TokenFactory
 
     claims = dict(_claim_value(c) for c in args.claim)
-    secret = _secret(args)
+    secret = _secret(args, "JWTGATE_NETLIFY_JWT_SECRET" if args.netlify else "JWTGATE_SECRET")
     if args.netlify:
         factory = TokenFactory.netlify(secret=secret or DEVELOPMENT_SECRET)
     else:
@@ -291,7 +328,11 @@ def _parser(prog: str = "jwtgate") -> argparse.ArgumentParser:
     decode.add_argument("token", help="the token, or - to read it from stdin")
 
     def key_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--secret", help="HMAC secret (prefer --secret-file or JWTGATE_SECRET)")
+        p.add_argument(
+            "--secret",
+            help="HMAC secret (prefer --secret-file, or JWTGATE_SECRET; "
+            "for Netlify, JWTGATE_NETLIFY_JWT_SECRET)",
+        )
         p.add_argument("--secret-file", help="file holding the HMAC secret")
         p.add_argument("--key", help="PEM/JWK/JWKS key file")
         p.add_argument("--issuer", help="the expected (verify) or stamped (mint) iss")

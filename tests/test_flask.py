@@ -652,8 +652,8 @@ def test_csrf_settings(netlify):
         gate_from_config({**base, "JWTGATE_CSRF_TRUSTED_ORIGINS": "app.example.com"})
 
 
-def test_settings_that_are_none_or_empty_count_as_unset():
-    assert gate_from_config({"JWTGATE_NETLIFY_JWT_SECRET": None, "JWTGATE_SECRET": ""}) is None
+def test_settings_that_are_none_count_as_unset():
+    assert gate_from_config({"JWTGATE_NETLIFY_JWT_SECRET": None, "JWTGATE_SECRET": None}) is None
     assert gate_from_config({"JWTGATE_DISCOVERY": "false"}) is None
     assert gate_from_config({"JWTGATE_DISCOVERY": False}) is None
 
