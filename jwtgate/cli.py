@@ -362,7 +362,9 @@ def _parser(prog: str = "jwtgate") -> argparse.ArgumentParser:
     mint.add_argument("--expires-in", type=int, default=3600, help="seconds (default 3600)")
     mint.add_argument("--kid", help="the header kid")
 
-    demo = commands.add_parser("demo", help="a development tool: the example app on 127.0.0.1 with curl examples")
+    demo = commands.add_parser(
+        "demo", help="a development tool: the example app on 127.0.0.1 with curl examples"
+    )
     demo.add_argument(
         "--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0: any free port)"
     )
