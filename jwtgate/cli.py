@@ -156,8 +156,14 @@ def _verifying_gate(args: argparse.Namespace) -> Gate:
         "JWTGATE_DISCOVERY": True if args.discovery == "auto" else args.discovery,
     }
     labels = dict(_FLAGS)
-    if args.secret or args.secret_file:
-        labels["JWTGATE_SECRET"] = "--secret-file" if args.secret_file else "--secret"
+    from_environment = values["JWTGATE_SECRET"] is not None and not args.secret
+    labels["JWTGATE_SECRET"] = (
+        "--secret-file"
+        if args.secret_file
+        else "JWTGATE_SECRET"
+        if from_environment
+        else "--secret"
+    )
     gate = Settings(values, labels=labels).gate(**options)
     assert gate is not None  # noqa: S101 - an issuer option was given
     return gate
