@@ -496,6 +496,10 @@ def test_the_view_uses_django_s_scheme_and_allowed_host():
         assert view.header_values("host") == ["testserver"]
     stranger = factory.get("/", headers={"Host": "attacker.example"})
     assert DjangoView(stranger).header_values("host") == []
+    proxied = factory.get("/", headers={"Host": "internal:8000", "X-Forwarded-Host": "localhost"})
+    assert DjangoView(proxied).header_values("host") == []  # internal:8000 is not allowed
+    with override_settings(USE_X_FORWARDED_HOST=True):
+        assert DjangoView(proxied).header_values("host") == ["localhost"]
 
 
 def test_a_post_from_a_host_django_does_not_allow_has_no_own_origin(tokens):
