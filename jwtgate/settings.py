@@ -193,10 +193,6 @@ class Settings:
         """How errors call ``key``: its label (a CLI flag) or the setting's own name."""
         return self.labels.get(key, key)
 
-    def is_set(self, key: str) -> bool:
-        """True when ``key`` has a value (``None`` is unset; an empty string is an error)."""
-        return self._raw(key) is not None
-
     def text(self, key: str) -> str | None:
         """A text setting, or ``None`` when unset."""
         value = self._raw(key)
@@ -447,10 +443,7 @@ class Settings:
         value = self.values["JWTGATE_DISCOVERY"]
         if isinstance(value, str) and value.startswith(("https://", "http://")):
             return value
-        if not self.flag("JWTGATE_DISCOVERY"):
-            raise ConfigurationError(
-                f"{self.name('JWTGATE_DISCOVERY')}: true, or the discovery document's URL"
-            )
+        self.flag("JWTGATE_DISCOVERY")  # true (false is no key source): refuses anything else
         return True
 
     def _pem(self, key: str) -> str | None:

@@ -513,3 +513,41 @@ def test_a_post_from_a_host_django_does_not_allow_has_no_own_origin(tokens):
     middleware(request)
     assert request.jwt_error is not None
     assert request.jwt_error.error == "csrf_rejected"
+
+
+def test_a_middleware_django_cannot_import_is_left_for_django_to_report():
+    with jwtgate_settings(JWTGATE_REQUEST_USER=True, MIDDLEWARE=[GATE, "no.such.Middleware"]):
+        assert start().request_user is True
+
+
+def test_without_django_auth_a_bearer_post_needs_no_csrf_token(tokens):
+    with jwtgate_settings(MIDDLEWARE=[CSRF, GATE], JWTGATE_REQUEST_USER=True):
+        client = Client(enforce_csrf_checks=True)
+        answer = post(client, "/exempt-comments", **bearer(tokens.token(sub="api")))
+        refused = client.post("/session-post", data="{}", content_type=JSON)
+    assert answer.status_code == 201
+    assert refused.status_code == 403  # no token: Django's check stands
+
+
+def test_two_tokens_waive_nothing(csrf_client, tokens):
+    csrf_client.cookies["nf_jwt"] = tokens.token(sub="cookie")
+    answer = post(csrf_client, "/comments", **bearer(tokens.token(sub="header")))
+    assert answer.status_code == 403
+    assert b"CSRF" in answer.content
+    assert project_urls.COMMENTS == []
+
+
+def test_a_preflight_carrying_a_good_token_is_still_a_preflight(tokens):
+    middleware = start()
+    request = RequestFactory().options(
+        "/", headers={**bearer(tokens.token(sub="p")), "Access-Control-Request-Method": "POST"}
+    )
+    middleware(request)
+    assert request.jwt_user.subject == "p"
+
+
+def test_the_middleware_describes_itself_without_secrets():
+    text = repr(start())
+    assert text.startswith("GateMiddleware(Gate(")
+    assert "reject_invalid=False" in text
+    assert SECRET not in text
