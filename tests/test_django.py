@@ -10,7 +10,6 @@ when Django loads it.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import os
 from collections.abc import Iterator
@@ -18,7 +17,6 @@ from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
-import django
 import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -30,13 +28,10 @@ from jwtgate.django import DjangoView, GateMiddleware, SettingsError, error_resp
 from jwtgate.errors import ExpiredToken, KeysUnavailable
 from jwtgate.testing import TokenFactory
 
-SECRET = "the-test-project-site-secret-of-40-bytes!"
+from tests.django_project import TEST_SECRET as SECRET
+from tests.django_project import configure
 
-if not settings.configured:
-    with mock.patch.dict(os.environ, {"SITE_JWT_SECRET": SECRET}):
-        _project = importlib.import_module("tests.django_project.settings")
-    settings.configure(**{k: v for k, v in vars(_project).items() if k.isupper()})
-    django.setup()
+configure()
 
 from tests.django_project import urls as project_urls  # noqa: E402 - needs Django set up
 
