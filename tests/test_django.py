@@ -27,7 +27,6 @@ from jwtgate import ConfigurationError, Gate, User
 from jwtgate.django import DjangoView, GateMiddleware, SettingsError, error_response
 from jwtgate.errors import ExpiredToken, KeysUnavailable
 from jwtgate.testing import TokenFactory
-
 from tests.django_project import TEST_SECRET as SECRET
 from tests.django_project import configure
 
