@@ -726,6 +726,30 @@ def test_bad_settings_name_themselves(config, message):
         gate_from_config(config)
 
 
+def test_an_empty_netlify_secret_is_named_as_empty():
+    with pytest.raises(ConfigurationError) as found:
+        JWTGate(make_app(JWTGATE_NETLIFY_JWT_SECRET=""))
+    assert str(found.value) == (
+        "JWTGATE_NETLIFY_JWT_SECRET: set but empty; give it a value, or remove it"
+    )
+
+
+def test_a_netlify_secret_beside_a_public_key_asks_for_jwtgate_issuer(rs256):
+    with pytest.raises(ConfigurationError, match=r"^JWTGATE_ISSUER: required beside"):
+        gate_from_config(
+            {
+                "JWTGATE_NETLIFY_JWT_SECRET": "n" * 40,
+                "JWTGATE_ALGORITHMS": "RS256",
+                "JWTGATE_PUBLIC_KEY": rs256.public_pem(),
+            }
+        )
+
+
+def test_a_django_setting_is_refused_by_name_in_flask():
+    with pytest.raises(ConfigurationError, match="JWTGATE_GATE: Flask's JWTGate does not read"):
+        JWTGate(make_app(JWTGATE_GATE="myproject.gate"))
+
+
 def test_a_bad_boolean_setting_is_refused(netlify_gate):
     with pytest.raises(ConfigurationError, match="JWTGATE_REJECT_INVALID"):
         JWTGate(make_app(JWTGATE_REJECT_INVALID="perhaps"), netlify_gate)
