@@ -279,7 +279,8 @@ def cmd_mint(args: argparse.Namespace, out: TextIO, stdin: TextIO, err: TextIO) 
     if args.netlify:
         factory = TokenFactory.netlify(secret=secret or DEVELOPMENT_SECRET)
     else:
-        algorithm = args.algorithm[0] if args.algorithm else "RS256"
+        # A secret (JWTGATE_SECRET included) signs HMAC; otherwise a key, RS256 by default.
+        algorithm = args.algorithm[0] if args.algorithm else "HS256" if secret else "RS256"
         key: Any
         if args.key:
             key = _load_signing_key(Path(args.key), algorithm)
