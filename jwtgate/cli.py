@@ -126,7 +126,19 @@ _FLAGS = {
     "JWTGATE_JWKS_URL": "--jwks-url",
     "JWTGATE_DISCOVERY": "--discovery",
 }
-_ISSUER_OPTIONS = ("algorithm", "secret", "secret_file", "key", "jwks_url", "discovery", "issuer")
+# Any of these on the command line describes the issuer: the environment's settings are not read.
+_ISSUER_OPTIONS = (
+    "algorithm",
+    "secret",
+    "secret_file",
+    "key",
+    "jwks_url",
+    "discovery",
+    "issuer",
+    "audience",
+    "roles_claim",
+    "leeway",
+)
 
 
 def _verifying_gate(args: argparse.Namespace) -> Gate:
@@ -134,7 +146,7 @@ def _verifying_gate(args: argparse.Namespace) -> Gate:
     options: dict[str, Any] = {"sources": ["bearer"], "cache_size": 0}
     if args.preset is not None:
         return Gate(issuers=[_preset_issuer(args)], **options)
-    if not any(getattr(args, name) for name in _ISSUER_OPTIONS):
+    if all(getattr(args, name) in (None, []) for name in _ISSUER_OPTIONS):
         # No issuer on the command line: verify as the app configured by JWTGATE_* would.
         gate = Settings(os.environ).gate(**options)
         if gate is None:
@@ -358,7 +370,7 @@ def _parser(prog: str = "jwtgate") -> argparse.ArgumentParser:
         help="use OIDC discovery (optionally the configuration URL)",
     )
     verify.add_argument("--preset", help="netlify, privy, oidc …")
-    verify.add_argument("--leeway", type=float, default=0, help="seconds of clock skew allowed")
+    verify.add_argument("--leeway", type=float, help="seconds of clock skew allowed (default 0)")
 
     mint = commands.add_parser("mint", help="mint a development token")
     key_options(mint)

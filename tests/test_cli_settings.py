@@ -134,6 +134,18 @@ def test_an_empty_setting_in_the_environment_is_named(clean_environment):
     )
 
 
+@pytest.mark.parametrize(
+    "option", [["--audience", "other"], ["--leeway", "0"], ["--roles-claim", "roles"]]
+)
+def test_any_issuer_option_means_the_environment_is_not_read(clean_environment, option):
+    clean_environment.setenv("JWTGATE_ALGORITHMS", "HS256")
+    clean_environment.setenv("JWTGATE_SECRET", GENERIC_SECRET)
+    code, _, err = run("verify", "a.b.c", *option)
+    assert code == 2
+    # JWTGATE_ALGORITHMS was not read; JWTGATE_SECRET stands in for --secret, as documented.
+    assert err == 'jwtgate: error: --algorithm: required with JWTGATE_SECRET, e.g. "RS256"\n'
+
+
 def test_with_nothing_configured_verify_says_what_to_give():
     code, _, err = run("verify", "a.b.c")
     assert code == 2
