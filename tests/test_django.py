@@ -517,7 +517,7 @@ def test_a_middleware_django_cannot_import_is_left_for_django_to_report():
 def test_without_django_auth_a_bearer_post_needs_no_csrf_token(tokens):
     with jwtgate_settings(MIDDLEWARE=[CSRF, GATE], JWTGATE_REQUEST_USER=True):
         client = Client(enforce_csrf_checks=True)
-        answer = post(client, "/exempt-comments", **bearer(tokens.token(sub="api")))
+        answer = post(client, "/comments", **bearer(tokens.token(sub="api")))
         refused = client.post("/session-post", data="{}", content_type=JSON)
     assert answer.status_code == 201
     assert refused.status_code == 403  # no token: Django's check stands
