@@ -155,6 +155,7 @@ class User(_UserFields):
     __slots__ = ()
 
     is_authenticated = True
+    is_anonymous = False  # as Django's users say it
 
     def __new__(
         cls,
@@ -275,6 +276,7 @@ class AnonymousUser:
     __slots__ = ()
 
     is_authenticated = False
+    is_anonymous = True
     subject = None
     email = None
     issuer = None
