@@ -153,7 +153,7 @@ def load_secret(secret: str | bytes, algorithms: Iterable[str]) -> VerificationK
     if material is not None:
         raise ConfigurationError(
             f"secret: this is {material}, not an HMAC secret (quotes, BOM and escapes "
-            "ignored); a public key goes in key= with its own algorithm, e.g. RS256"
+            "ignored); pass it as key= with its own algorithm, e.g. RS256"
         )
     for algorithm in sorted(algs):
         if len(secret) < HMAC_MIN_BYTES[algorithm]:

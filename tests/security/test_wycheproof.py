@@ -1,7 +1,7 @@
 """Project Wycheproof's JOSE vectors through jwtgate's key handling and verification.
 
 The vectors live in ``../shared/vectors/wycheproof`` beside the checkout (CI
-has them; ``JWTGATE_VECTORS`` names another ``vectors`` directory); they are
+has them; ``SHARED_VECTORS`` names another ``vectors`` directory); they are
 read at test time, never copied. Without them these tests skip, saying why.
 
 Two layers are checked. At the JWS layer (the vectors' payloads are not JWT
@@ -24,10 +24,10 @@ from jwtgate.algorithms import SUPPORTED
 from jwtgate.errors import InvalidToken
 from jwtgate.jws import parse_jws
 
-# JWTGATE_VECTORS points elsewhere (e.g. from a checkout that is not beside shared/).
+# SHARED_VECTORS points elsewhere (e.g. from a checkout that is not beside shared/).
 VECTORS = (
     Path(
-        os.environ.get("JWTGATE_VECTORS")
+        os.environ.get("SHARED_VECTORS")
         or Path(__file__).resolve().parents[3] / "shared" / "vectors"
     )
     / "wycheproof"
