@@ -41,6 +41,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="where the browser tests write screenshots when they fail (default: tmp_path)",
     )
 
+
 NOW = 1_800_000_000.0
 
 

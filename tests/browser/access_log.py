@@ -25,5 +25,7 @@ class TokenCookieLogger(Logger):  # type: ignore[misc]
 
     def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> Any:
         atoms = super().atoms(resp, req, environ, request_time)
-        atoms["token_cookie"] = "nf_jwt" if has_token_cookie(environ.get("HTTP_COOKIE", "")) else "-"
+        atoms["token_cookie"] = (
+            "nf_jwt" if has_token_cookie(environ.get("HTTP_COOKIE", "")) else "-"
+        )
         return atoms

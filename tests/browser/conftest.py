@@ -61,13 +61,16 @@ def chromium() -> Iterator[Any]:
         _unavailable("no chromium on PATH (apt-get install chromium)")
     playwright = sync_playwright().start()
     try:
+        failure = None
         try:
             # Playwright gives it a fresh, empty profile (--user-data-dir), removed on close.
             browser = playwright.chromium.launch(
                 executable_path=executable, args=CHROMIUM_FLAGS, timeout=30_000
             )
-        except Error as exc:
-            _unavailable(f"{executable} did not start: {str(exc).splitlines()[0]}")
+        except Error as exc:  # the message ends with the browser's own log
+            failure = f"{executable} did not start: {str(exc)[-1500:]}"
+        if failure is not None:
+            _unavailable(failure)
         yield browser
         browser.close()
     finally:

@@ -173,8 +173,10 @@ class Browser:
     def new_page(self) -> Any:
         return self.context.new_page()
 
-    def step(self, page: Any, name: str) -> None:
-        """Remember what ``page`` shows now: written out if the test fails."""
+    def step(self, page: Any, name: str, note: Any = None) -> None:
+        """Remember what ``page`` shows now (with ``note`` shown on it): written out on failure."""
+        if note is not None:
+            page.evaluate(_SHOW_NOTE, f"{name}: {note}")
         self.steps.append((name, page.screenshot(full_page=True)))
 
     def sent(self, pattern: str, method: str | None = None) -> list[Sent]:
@@ -220,6 +222,16 @@ def _slug(text: str) -> str:
 
 
 # --- scripts the pages run ---------------------------------------------------------------------
+
+#: Shows a line of text at the end of the page, for its screenshot.
+_SHOW_NOTE = """
+(text) => {
+  const note = document.createElement("pre");
+  note.style.cssText = "background: #fee; padding: .5em; white-space: pre-wrap";
+  note.textContent = text;
+  document.body.append(note);
+}
+"""
 
 #: Opens a websocket, sends one message and reports what came back, or how it closed.
 WEBSOCKET_ROUND_TRIP = """

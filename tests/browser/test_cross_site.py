@@ -29,7 +29,12 @@ from .kit import CROSS_SITE, FETCH, SAME_SITE, probe
 
 pytestmark = pytest.mark.browser
 
-FORGED = "forged by another site"
+
+def forged(mark):
+    """The text of the comment another page tries to post as the user."""
+    return f"forged by another site {mark}"
+
+
 COOKIES = {
     # How Netlify's GoTrue sets nf_jwt: no SameSite attribute (Chromium: Lax by default).
     "no-samesite": "Path=/; Max-Age=86400; HttpOnly; Secure",
@@ -67,17 +72,24 @@ def still_logged_in(browser, app):
     return json.loads(page.inner_text("body")).get("source") == "cookie:nf_jwt"
 
 
-def refusal(logged, body):
-    """Who stopped a forged request: the browser (no cookie) or jwtgate (cookie, 403)."""
+def refusal(logged, response=None):
+    """Who stopped a forged request: the browser (no cookie: 401) or jwtgate (cookie: 403).
+
+    ``logged`` is the app's access-log line; ``response`` the browser's, when the
+    page could see it (a form's navigation).
+    """
     if not logged.token_cookie:
         assert logged.status == 401
-        if body is not None:
-            assert json.loads(body)["error"] == "missing_token"
-        return "the browser sent no cookie; jwtgate saw no token: 401"
-    assert logged.status == 403
-    if body is not None:
-        assert json.loads(body)["error"] == "csrf_rejected"
-    return f"the cookie came (Origin {logged.origin}); jwtgate refused: 403 csrf_rejected"
+        error = "missing_token"
+        who = "the browser sent no cookie; jwtgate saw no token: 401"
+    else:
+        assert logged.status == 403
+        error = "csrf_rejected"
+        who = f"the cookie came (Origin {logged.origin}); jwtgate refused: 403 csrf_rejected"
+    if response is not None:
+        assert response.status == logged.status
+        assert json.loads(response.text())["error"] == error
+    return who
 
 
 # --- the app's own pages ----------------------------------------------------------------------
@@ -131,7 +143,6 @@ def test_a_same_origin_html_form_post_passes(browser, flask_app, site, observe):
 
 def test_localhost_and_127_0_0_1_are_different_sites(browser, flask_app, site, observe):
     """Chromium's verdict, as it tells the server: Sec-Fetch-Site of the same GET from each page."""
-    victim(browser, flask_app, site, "lax")
     seen = {}
     for host in (CROSS_SITE, SAME_SITE):
         mark = probe()
@@ -145,10 +156,10 @@ def test_localhost_and_127_0_0_1_are_different_sites(browser, flask_app, site, o
 # --- another site's page ----------------------------------------------------------------------
 
 
-def auto_submitting_form(action):
+def auto_submitting_form(action, text):
     return (
         f'<form method="post" action="{action}">'
-        f'<input type="hidden" name="text" value="{FORGED}"></form>'
+        f'<input type="hidden" name="text" value="{text}"></form>'
         "<script>document.forms[0].submit()</script>"
     )
 
@@ -160,20 +171,21 @@ def test_a_cross_site_auto_submitting_form(browser, flask_app, site, observe, sh
     victim(browser, flask_app, site, shape)
     mark = probe()
     page = browser.new_page()
-    attack = site.page(auto_submitting_form(f"{flask_app.url}/comments?probe={mark}"))
-    with page.expect_navigation(url=f"**/comments?probe={mark}"):
+    attack = site.page(auto_submitting_form(f"{flask_app.url}/comments?probe={mark}", forged(mark)))
+    with page.expect_response(f"**/comments?probe={mark}") as posted:
         page.goto(site.url(attack, host=CROSS_SITE))
+    page.wait_for_load_state()
     browser.step(page, "after the forged form")
     logged = flask_app.log.wait(mark, "POST")
     assert logged.fetch_site == "cross-site"
     assert logged.origin == f"http://{CROSS_SITE}:{site.port}"
     assert logged.token_cookie is cookie_sent
-    who = refusal(logged, page.inner_text("body"))
-    assert FORGED not in comments(flask_app)
+    who = refusal(logged, posted.value)
+    assert forged(mark) not in comments(flask_app)
     observe(f"cross-site form POST, {shape} cookie: {who}")
 
 
-def hostile_fetch(browser, site, host, url, content_type):
+def hostile_fetch(browser, site, host, url, content_type, text):
     """What a page of ``host`` gets from a credentialed ``fetch`` POST of a forged comment."""
     page = browser.new_page()
     page.goto(site.url(site.page("<p>hostile</p>"), host=host))
@@ -181,9 +193,11 @@ def hostile_fetch(browser, site, host, url, content_type):
         "method": "POST",
         "credentials": "include",
         "headers": {"Content-Type": content_type},
-        "body": json.dumps({"text": FORGED}),
+        "body": json.dumps({"text": text}),
     }
-    return page.evaluate(FETCH, [url, options])
+    answer = page.evaluate(FETCH, [url, options])
+    browser.step(page, f"fetch from {host}", note=answer)
+    return answer
 
 
 @pytest.mark.parametrize("shape", ["lax", "none"])
@@ -191,15 +205,17 @@ def test_a_cross_site_fetch_with_credentials_include(browser, flask_app, site, o
     victim(browser, flask_app, site, shape)
     mark = probe()
     url = f"{flask_app.url}/comments?probe={mark}"
-    answer = hostile_fetch(browser, site, CROSS_SITE, url, "text/plain")  # no preflight
+    answer = hostile_fetch(
+        browser, site, CROSS_SITE, url, "text/plain", forged(mark)
+    )  # no preflight
     assert answer == {"error": "TypeError: Failed to fetch"}  # the answer is not the page's
     logged = flask_app.log.wait(mark, "POST")
     assert logged.fetch_site == "cross-site"
     # No cookie at all on a cross-site fetch: SameSite=Lax keeps the example's at home, and
     # the SameSite=None one is a third-party cookie here, which this Chromium does not send.
     assert logged.token_cookie is False
-    who = refusal(logged, None)
-    assert FORGED not in comments(flask_app)
+    who = refusal(logged)
+    assert forged(mark) not in comments(flask_app)
     observe(f"cross-site fetch POST (credentials include), {shape} cookie: {who}")
 
 
@@ -207,13 +223,13 @@ def test_a_cross_site_json_fetch_never_leaves_its_preflight(browser, flask_app, 
     victim(browser, flask_app, site, "lax")
     mark = probe()
     url = f"{flask_app.url}/comments?probe={mark}"
-    answer = hostile_fetch(browser, site, CROSS_SITE, url, "application/json")
+    answer = hostile_fetch(browser, site, CROSS_SITE, url, "application/json", forged(mark))
     assert answer == {"error": "TypeError: Failed to fetch"}
     preflight = flask_app.log.wait(mark, "OPTIONS")
     assert preflight.status == 200  # Flask's automatic OPTIONS answer, with no CORS headers
     assert preflight.token_cookie is False  # preflights never carry cookies
     assert [line.method for line in flask_app.log.lines(mark)] == ["OPTIONS"]  # no POST came
-    assert FORGED not in comments(flask_app)
+    assert forged(mark) not in comments(flask_app)
     observe("cross-site JSON fetch POST: the browser's CORS preflight failed; no POST was sent")
 
 
@@ -255,7 +271,9 @@ def test_a_link_to_the_app_from_another_site_carries_the_lax_cookie(
     victim(browser, flask_app, site, "lax")
     mark = probe()
     page = browser.new_page()
-    page.goto(site.url(site.page(f'<a href="{flask_app.url}/me?probe={mark}">me</a>'), host=CROSS_SITE))
+    page.goto(
+        site.url(site.page(f'<a href="{flask_app.url}/me?probe={mark}">me</a>'), host=CROSS_SITE)
+    )
     with page.expect_navigation():
         page.get_by_role("link", name="me").click()
     logged = flask_app.log.wait(mark, "GET")
@@ -273,16 +291,17 @@ def test_a_same_site_auto_submitting_form_brings_the_cookie_and_jwtgate_refuses_
     victim(browser, flask_app, site, "lax")
     mark = probe()
     page = browser.new_page()
-    attack = site.page(auto_submitting_form(f"{flask_app.url}/comments?probe={mark}"))
-    with page.expect_navigation(url=f"**/comments?probe={mark}"):
+    attack = site.page(auto_submitting_form(f"{flask_app.url}/comments?probe={mark}", forged(mark)))
+    with page.expect_response(f"**/comments?probe={mark}") as posted:
         page.goto(site.url(attack, host=SAME_SITE))
+    page.wait_for_load_state()
     browser.step(page, "after the forged form")
     logged = flask_app.log.wait(mark, "POST")
     assert logged.fetch_site == "same-site"
     assert logged.origin == f"http://{SAME_SITE}:{site.port}"
     assert logged.token_cookie is True  # SameSite=Lax does not stop a same-site POST
-    who = refusal(logged, page.inner_text("body"))
-    assert FORGED not in comments(flask_app)
+    who = refusal(logged, posted.value)
+    assert forged(mark) not in comments(flask_app)
     observe(f"same-site form POST from another origin, lax cookie: {who}")
 
 
@@ -292,12 +311,12 @@ def test_a_same_site_fetch_brings_the_cookie_and_jwtgate_refuses_it(
     victim(browser, flask_app, site, "lax")
     mark = probe()
     url = f"{flask_app.url}/comments?probe={mark}"
-    answer = hostile_fetch(browser, site, SAME_SITE, url, "text/plain")
+    answer = hostile_fetch(browser, site, SAME_SITE, url, "text/plain", forged(mark))
     assert answer == {"error": "TypeError: Failed to fetch"}
     logged = flask_app.log.wait(mark, "POST")
     assert (logged.fetch_site, logged.token_cookie) == ("same-site", True)
-    who = refusal(logged, None)
-    assert FORGED not in comments(flask_app)
+    who = refusal(logged)
+    assert forged(mark) not in comments(flask_app)
     observe(f"same-site fetch POST from another origin, lax cookie: {who}")
 
 

@@ -39,7 +39,7 @@ def ws_url(app, path="/ws/echo"):
 
 def round_trip(browser, page, app, text):
     result = page.evaluate(WEBSOCKET_ROUND_TRIP, [ws_url(app), text])
-    browser.step(page, f"websocket: {result}")
+    browser.step(page, "websocket", note=result)
     return result
 
 

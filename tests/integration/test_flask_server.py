@@ -299,7 +299,9 @@ def test_a_cross_site_post_with_the_cookie_is_refused(dev_server, tokens):
     )
     assert form.status == 303  # the page's own form: posted, and back to the page
     assert form.headers["Location"] == "/"
-    assert any(c["text"] == "from the page's form" for c in dev_server.request(path="/comments").json)
+    assert any(
+        c["text"] == "from the page's form" for c in dev_server.request(path="/comments").json
+    )
     plain = dev_server.request(
         "POST",
         "/comments",
