@@ -2,7 +2,7 @@
 
 The app under test is the real example; this logger only adds one field to
 gunicorn's access log: whether the request carried an ``nf_jwt`` cookie
-(never its value). With ``Sec-Fetch-Site`` and ``Origin`` beside it, each line
+(never its value). With ``Sec-Fetch-*`` and ``Origin`` beside it, each line
 says what the browser sent, as the server received it.
 """
 
@@ -12,8 +12,11 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-#: Method, path, query, status, Sec-Fetch-Site, Origin, and "nf_jwt" or "-".
-FORMAT = "%(m)s %(U)s %(q)s %(s)s %({sec-fetch-site}i)s %({origin}i)s %(token_cookie)s"
+#: Method, path, query, status, Sec-Fetch-Site, Sec-Fetch-Mode, Origin, and "nf_jwt" or "-".
+FORMAT = (
+    "%(m)s %(U)s %(q)s %(s)s %({sec-fetch-site}i)s %({sec-fetch-mode}i)s %({origin}i)s "
+    "%(token_cookie)s"
+)
 
 
 def has_token_cookie(header: str) -> bool:

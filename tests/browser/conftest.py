@@ -71,6 +71,7 @@ def chromium() -> Iterator[Any]:
             failure = f"{executable} did not start: {str(exc)[-1500:]}"
         if failure is not None:
             _unavailable(failure)
+        OBSERVED.append(("browser", f"Chromium {browser.version} ({executable})"))
         yield browser
         browser.close()
     finally:

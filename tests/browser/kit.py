@@ -7,9 +7,8 @@
   (ports do not make sites: same-site).
 - ``AccessLog``: gunicorn's access log, read for what the app answered to a
   request the page could not read (a cross-origin ``fetch``).
-- ``Browser``: one Chromium context per test; every request it sends is kept
-  (its headers as sent, cookies included), and screenshots of the key steps
-  are written out when the test fails.
+- ``Browser``: one Chromium context per test; the URLs it requested are
+  kept, and screenshots of the key steps are written out when the test fails.
 """
 
 from __future__ import annotations
@@ -92,6 +91,7 @@ class Logged:
     path: str
     status: int
     fetch_site: str  # the Sec-Fetch-Site header, "-" when absent
+    fetch_mode: str  # the Sec-Fetch-Mode header, "-" when absent
     origin: str  # the Origin header, "-" when absent
     token_cookie: bool  # whether an nf_jwt cookie came with it
 
@@ -108,9 +108,9 @@ class AccessLog:
             return []
         found = []
         for line in self.path.read_text().splitlines():
-            method, path, query, status, fetch_site, origin, cookie = line.split(" ")
+            method, path, query, status, site, mode, origin, cookie = line.split(" ")
             if query == f"probe={probe}":
-                found.append(Logged(method, path, int(status), fetch_site, origin, cookie != "-"))
+                found.append(Logged(method, path, int(status), site, mode, origin, cookie != "-"))
         return found
 
     def wait(self, probe: str, method: str) -> Logged:
@@ -130,21 +130,6 @@ def probe() -> str:
 
 
 # --- the browser ------------------------------------------------------------------------------
-
-
-@dataclass
-class Sent:
-    """One request as the browser sent it, and its response where the browser got one."""
-
-    method: str
-    url: str
-    headers: dict[str, str]
-    status: int | None
-
-    @property
-    def cookies(self) -> dict[str, str]:
-        pairs = (p.strip().partition("=") for p in self.headers.get("cookie", "").split(";"))
-        return {name: value for name, _, value in pairs if name}
 
 
 @dataclass
@@ -179,20 +164,9 @@ class Browser:
             page.evaluate(_SHOW_NOTE, f"{name}: {note}")
         self.steps.append((name, page.screenshot(full_page=True)))
 
-    def sent(self, pattern: str, method: str | None = None) -> list[Sent]:
-        """The requests whose URL matches ``pattern`` (a regular expression), as sent."""
-        found = []
-        for request in self.requests:
-            if re.search(pattern, request.url) and method in (None, request.method):
-                response = request.response() if request.failure is None else None
-                status = response.status if response is not None else None
-                found.append(Sent(request.method, request.url, request.all_headers(), status))
-        return found
-
-    def one(self, pattern: str, method: str | None = None) -> Sent:
-        found = self.sent(pattern, method)
-        assert len(found) == 1, f"{len(found)} requests match {pattern!r}: {found}"
-        return found[0]
+    def urls(self, pattern: str) -> list[str]:
+        """The URLs of the requests it sent that match ``pattern`` (a regular expression)."""
+        return [r.url for r in self.requests if re.search(pattern, r.url)]
 
     def cookie(self, name: str) -> dict[str, Any] | None:
         found = [c for c in self.context.cookies() if c["name"] == name]
