@@ -17,20 +17,11 @@ from __future__ import annotations
 
 import pytest
 
-from jwtgate import csrf
 from jwtgate.testing import DEVELOPMENT_SECRET, TokenFactory
 
 from .kit import CROSS_SITE, SAME_SITE, WEBSOCKET_ROUND_TRIP, probe
 
 pytestmark = pytest.mark.browser
-
-#: Cross-site websocket refusal under WSGI: jwtgate's WSGI adapter checks the handshake's
-#: same-origin evidence once ``jwtgate.csrf`` knows websocket upgrades.
-WSGI_HANDSHAKE_CHECK = pytest.mark.xfail(
-    not hasattr(csrf, "is_websocket_upgrade"),
-    strict=True,
-    reason="jwtgate's WSGI adapter does not yet check a websocket handshake's origin",
-)
 
 
 def ws_url(app, path="/ws/echo"):
@@ -120,7 +111,6 @@ def test_wsgi_a_websocket_from_the_apps_own_page_works(browser, flask_app, obser
     observe("WSGI (flask-sock) websocket from the app's own page, lax cookie: open, echoed")
 
 
-@WSGI_HANDSHAKE_CHECK
 @pytest.mark.parametrize(
     ("host", "reason", "decided_by"),
     [
