@@ -93,7 +93,7 @@ def clerk(
     ``issuer_url`` is the instance's Frontend API URL (Dashboard → API keys:
     ``https://clerk.example.com`` in production, ``https://<name>.clerk.accounts.dev``
     in development); the keys are its ``/.well-known/jwks.json``. RS256,
-    header ``typ`` "JWT", ``exp`` and a string ``sub`` required, 5 s of
+    header ``typ`` "JWT" and ``kid``, ``exp`` and a string ``sub`` required, 5 s of
     leeway. ``azp`` must be one of ``authorized_parties`` (your app's
     origins, e.g. ``https://example.com``; ``jwtgate.presets.UNCHECKED``
     skips it, as Clerk does when none are given). Pending sessions
@@ -112,6 +112,7 @@ def clerk(
         issuer,
         algorithms=["RS256"],
         token_type="JWT",
+        require_kid=True,
         authorized_parties=parties,
         expected_claims={
             "sub": lambda sub: isinstance(sub, str) and not sub.startswith(_MACHINE_SUBJECT),

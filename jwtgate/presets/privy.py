@@ -31,7 +31,7 @@ _SOURCES = {
 }
 
 
-def _json_text(value: Any, kind: type) -> bool:
+def _json_text(value: Any, kind: type | tuple[type, ...]) -> bool:
     """True when ``value`` is JSON text of a ``kind`` (list or dict), as Privy's SDK parses it."""
     if not isinstance(value, str):
         return False
@@ -108,7 +108,8 @@ def privy(
         expected: dict[str, Any] = {
             "sub": _non_empty_text,
             "linked_accounts": lambda v: _json_text(v, list),
-            "custom_metadata": lambda v: v is None or _json_text(v, dict),
+            # The SDK takes any JSON object, arrays included ("typeof … === 'object'").
+            "custom_metadata": lambda v: v is None or _json_text(v, (dict, list)),
         }
         required: tuple[str, ...] = ("exp", "sub", "linked_accounts")
     else:

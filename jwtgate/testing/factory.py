@@ -325,6 +325,31 @@ class TokenFactory:
         """A JWKS holding the verification key, as an issuer would publish it."""
         return {"keys": [self.public_jwk()]}
 
+    def certificate_map(self) -> dict[str, str]:
+        """``{kid: PEM certificate}``: the key as Google publishes Firebase's (self-signed)."""
+        import datetime
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.x509.oid import NameOID
+
+        if isinstance(self.signing_key, bytes | ed25519.Ed25519PrivateKey):
+            raise ConfigurationError("certificate_map: RSA and EC keys only")
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "jwtgate test key")])
+        start = datetime.datetime.fromtimestamp(self.clock(), datetime.UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start - datetime.timedelta(days=1))
+            .not_valid_after(start + datetime.timedelta(days=7))
+            .sign(self.signing_key, hashes.SHA256())
+        )
+        pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
+        return {self.kid: pem}
+
     def issuer_config(self, **overrides: Any) -> Issuer:
         """An ``Issuer`` that trusts this factory's key, with no network."""
         if self._shape != "generic":

@@ -67,7 +67,7 @@ def test_auth0_verdicts_match_express_oauth2_jwt_bearer() -> None:
             issuers=[auth0(DOMAIN, audience=API, jwks_url=keys.base_url + JWKS_PATH)],
             clock=lambda: now,
         )
-        sdk = run_table(
+        verdicts = run_table(
             "auth0",
             "auth0.mjs",
             gate,
@@ -79,5 +79,5 @@ def test_auth0_verdicts_match_express_oauth2_jwt_bearer() -> None:
                 "jwks_url": keys.base_url + JWKS_PATH,
             },
         )
-    assert sdk["valid"].ok
-    assert not sdk["expired an hour ago"].ok
+    assert verdicts.sdk["valid"].ok
+    assert not verdicts.sdk["expired an hour ago"].ok

@@ -110,7 +110,7 @@ def test_cognito_verdicts_match_aws_jwt_verify(token_use: str) -> None:
             jwks_url=keys.base_url + JWKS_PATH,
         )
         gate = Gate(issuers=[issuer], clock=lambda: now)
-        sdk = run_table(
+        verdicts = run_table(
             "cognito",
             "cognito.mjs",
             gate,
@@ -124,5 +124,5 @@ def test_cognito_verdicts_match_aws_jwt_verify(token_use: str) -> None:
             },
             roles=True,
         )
-    assert sdk["valid"].ok
-    assert sdk["valid"].roles == {"admins", "staff"}
+    assert verdicts.sdk["valid"].ok
+    assert verdicts.sdk["valid"].roles == {"admins", "staff"}

@@ -84,7 +84,7 @@ def test_keycloak_verdicts_match_keycloak_connect(client_id: str) -> None:
         realm.routes[CERTS_PATH] = {"keys": [tokens.public_jwk(), es256.public_jwk()]}
         cases = _cases(tokens, es256, now, realm_url)
         gate = Gate(issuers=[keycloak(realm_url, client_id=client_id)], clock=lambda: now)
-        sdk = run_table(
+        verdicts = run_table(
             "keycloak",
             "keycloak.mjs",
             gate,
@@ -99,5 +99,5 @@ def test_keycloak_verdicts_match_keycloak_connect(client_id: str) -> None:
             roles=True,
             node_case=lambda c: {"name": c.name, "token": c.token, "roles": ALL_ROLES},
         )
-    assert sdk["valid"].ok
-    assert sdk["valid"].roles == set(ALL_ROLES)
+    assert verdicts.sdk["valid"].ok
+    assert verdicts.sdk["valid"].roles == set(ALL_ROLES)

@@ -148,6 +148,9 @@ class Case:
     stricter: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     node: dict[str, Any] = field(default_factory=dict)
+    #: The SDK hands this token to the provider's server instead of judging it (Supabase's
+    #: HS256 tokens): jwtgate's verdict is then this one, and the SDK must say it deferred.
+    server_decides: bool | None = None
 
     def request_headers(self) -> dict[str, str]:
         return self.headers or {"Authorization": f"Bearer {self.token}"}
@@ -158,6 +161,8 @@ class Verdict:
     ok: bool
     detail: str
     roles: frozenset[str] = frozenset()
+    #: Everything else the judge said (the SDK's answer, or the user jwtgate made).
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def jwtgate_verdicts(gate: Gate, cases: Sequence[Case]) -> dict[str, Verdict]:
@@ -173,13 +178,16 @@ def jwtgate_verdicts(gate: Gate, cases: Sequence[Case]) -> dict[str, Verdict]:
         if user is None:
             verdicts[case.name] = Verdict(False, "no token found")
         else:
-            verdicts[case.name] = Verdict(True, "accepted", user.roles)
+            extra = {"sub": user.subject, "email": user.email}
+            verdicts[case.name] = Verdict(True, "accepted", user.roles, extra)
     return verdicts
 
 
 def sdk_verdicts(answers: Sequence[Mapping[str, Any]]) -> dict[str, Verdict]:
     return {
-        a["name"]: Verdict(bool(a["ok"]), a.get("error", "accepted"), frozenset(a.get("roles", ())))
+        a["name"]: Verdict(
+            bool(a["ok"]), a.get("error", "accepted"), frozenset(a.get("roles", ())), dict(a)
+        )
         for a in answers
     }
 
@@ -195,7 +203,13 @@ def compare(
     problems = []
     for case in cases:
         theirs, mine = sdk[case.name], ours[case.name]
-        if case.stricter is not None:
+        if case.server_decides is not None:
+            if not theirs.extra.get("deferred") or mine.ok != case.server_decides:
+                problems.append(
+                    f"{case.name}: expected the SDK to defer ({theirs.extra}) and jwtgate "
+                    f"{case.server_decides}; got jwtgate {mine.ok} ({mine.detail})"
+                )
+        elif case.stricter is not None:
             if not theirs.ok or mine.ok:
                 problems.append(
                     f"{case.name}: expected SDK accepts / jwtgate refuses ({case.stricter}); "
@@ -223,6 +237,8 @@ def summary(provider: str, cases: Sequence[Case], sdk: Mapping[str, Verdict]) ->
     lines = [f"{provider}: {len(cases)} cases"]
     for case in cases:
         mark = "stricter" if case.stricter else ("accept" if sdk[case.name].ok else "refuse")
+        if case.server_decides is not None:
+            mark = f"server decides (jwtgate {'accepts' if case.server_decides else 'refuses'})"
         lines.append(f"  {case.name:<32} {mark}")
     return "\n".join(lines)
 
@@ -237,8 +253,8 @@ def run_table(
     config: Mapping[str, Any],
     roles: bool = False,
     node_case: Callable[[Case], dict[str, Any]] | None = None,
-) -> dict[str, Verdict]:
-    """Both judges on every case; asserts they agree as ``compare`` says. The SDK's verdicts."""
+) -> Verdicts:
+    """Both judges on every case; asserts they agree as ``compare`` says."""
     names = [c.name for c in cases]
     assert len(names) == len(set(names)), "case names must be unique"
     payload_cases = [
@@ -253,4 +269,12 @@ def run_table(
     print(summary(provider, cases, sdk))
     compare(cases, sdk, ours, roles=roles)
     documented(provider, cases)
-    return sdk
+    return Verdicts(sdk, ours)
+
+
+@dataclass
+class Verdicts:
+    """Both judges' verdicts of a table, by case name."""
+
+    sdk: Mapping[str, Verdict]
+    jwtgate: Mapping[str, Verdict]

@@ -15,6 +15,8 @@ if (mode === "cookies") {
     const cookies = [];
     const client = createServerClient(config.project_url, "anon-key", {
       cookies: { getAll: () => [], setAll: (list) => cookies.push(...list) },
+      // Never connected here; given so that Node versions without a native WebSocket work.
+      realtime: { transport: class NoWebSocket {} },
     });
     const { error } = await client.auth.setSession({ access_token, refresh_token: "refresh" });
     if (error) throw error;
