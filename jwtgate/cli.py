@@ -120,13 +120,18 @@ def _issuer_from_args(args: argparse.Namespace) -> Issuer:
         return presets.netlify(jwt_secret=secret)
     if args.preset is not None:
         factory: Callable[..., Issuer] | None = getattr(presets, args.preset, None)
-        if factory is None:
-            raise UsageError(f"unknown preset {args.preset!r}")
+        if factory is None or args.preset not in ("privy", "oidc"):
+            raise UsageError(
+                f"unknown preset {args.preset!r} here; use netlify, privy or oidc, "
+                "or --jwks-url with --algorithm, --issuer and --audience"
+            )
         if args.preset == "privy":
             if not args.audience:
                 raise UsageError("--preset privy needs --audience APP_ID")
             return factory(args.audience[0], verification_key=key)
-        return factory(args.issuer, audience=args.audience or None)
+        if not args.audience:
+            raise UsageError("--preset oidc needs --audience (the API's audience)")
+        return factory(args.issuer, audience=args.audience)
     if not args.algorithm:
         raise UsageError("give --algorithm (repeatable), e.g. --algorithm RS256")
     options: dict[str, Any] = {
