@@ -13,16 +13,25 @@ from jwtgate.jwks import read_key_set
 from jwtgate.remote import RemoteKeys
 from jwtgate.testing import TokenFactory
 
+
+def spki(key: object) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return key.public_bytes(  # type: ignore[attr-defined, no-any-return]
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
 BROKEN = "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n"
 
 
-@pytest.mark.parametrize("algorithm", ["RS256", "ES256", "ES384"])
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256", "ES384", "EdDSA"])
 def test_a_certificate_map_gives_the_certificates_keys(algorithm) -> None:
     tokens = TokenFactory(algorithm)
     keys = read_key_set(json.dumps(tokens.certificate_map()).encode(), frozenset({algorithm}))
     assert keys.kids == (tokens.kid,)
     assert keys.keys[0].algorithms == {algorithm}
-    assert keys.keys[0].key.public_numbers() == tokens.public_key.public_numbers()
+    assert spki(keys.keys[0].key) == spki(tokens.public_key)
 
 
 def test_an_unreadable_certificate_is_skipped_with_its_reason() -> None:
@@ -66,3 +75,18 @@ def test_a_remote_certificate_map_verifies_tokens(clock, caplog) -> None:
         assert issuer.keys.kids == (tokens.kid,)
     assert "ignoring key 'broken'" in caplog.text
     assert "BEGIN CERTIFICATE" not in caplog.text
+
+
+def test_a_key_type_no_jws_algorithm_uses_is_not_converted() -> None:
+    from cryptography.hazmat.primitives.asymmetric import x25519
+
+    from jwtgate.certificates import _to_jwk
+
+    assert _to_jwk(x25519.X25519PrivateKey.generate().public_key()) is None
+
+
+def test_an_hmac_factory_has_no_certificate() -> None:
+    from jwtgate import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="certificate_map"):
+        TokenFactory("HS256").certificate_map()

@@ -3,6 +3,7 @@ issuer aliases, and an HMAC secret beside public keys."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -258,6 +259,22 @@ def test_a_secret_beside_a_jwks_url(clock) -> None:
         assert server.requests == 1
     assert "HMAC secret" in repr(issuer.keys)
     assert SECRET not in repr(issuer.keys)
+
+
+def test_an_async_gate_fetches_the_public_keys_off_the_loop(clock) -> None:
+    es = TokenFactory("ES256", clock=clock)
+    with es.serve_jwks() as server:
+        issuer = Issuer(
+            "https://issuer.test/",
+            algorithms=["HS256", "ES256"],
+            audience="api",
+            secret=SECRET,
+            jwks_url=server.url,
+        )
+        gate = Gate(issuers=[issuer], clock=clock)
+        user = asyncio.run(gate.authenticate_async(headers=es.headers()))
+        assert user is not None
+        assert server.requests == 1
 
 
 def test_a_secret_beside_discovery(clock) -> None:

@@ -326,15 +326,17 @@ class TokenFactory:
         return {"keys": [self.public_jwk()]}
 
     def certificate_map(self) -> dict[str, str]:
-        """``{kid: PEM certificate}``: the key as Google publishes Firebase's (self-signed)."""
+        """``{kid: PEM certificate}``: the key as Google publishes Firebase's (self-signed).
+
+        Asymmetric factories only."""
         import datetime
 
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.x509.oid import NameOID
 
-        if isinstance(self.signing_key, bytes | ed25519.Ed25519PrivateKey):
-            raise ConfigurationError("certificate_map: RSA and EC keys only")
+        if isinstance(self.signing_key, bytes):
+            raise ConfigurationError("certificate_map: an HMAC secret has no certificate")
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "jwtgate test key")])
         start = datetime.datetime.fromtimestamp(self.clock(), datetime.UTC)
         certificate = (
@@ -345,7 +347,8 @@ class TokenFactory:
             .serial_number(x509.random_serial_number())
             .not_valid_before(start - datetime.timedelta(days=1))
             .not_valid_after(start + datetime.timedelta(days=7))
-            .sign(self.signing_key, hashes.SHA256())
+            # Ed25519 signs without a separate hash.
+            .sign(self.signing_key, None if self.algorithm == "EdDSA" else hashes.SHA256())
         )
         pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
         return {self.kid: pem}

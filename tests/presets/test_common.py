@@ -69,3 +69,17 @@ def test_a_claims_hook_that_fails_is_a_401_not_a_500(caplog) -> None:
 def test_a_claims_hook_must_be_callable() -> None:
     with pytest.raises(ConfigurationError, match="claims_hook"):
         TokenFactory("ES256").issuer_config(claims_hook="decode")
+
+
+def test_urls_and_key_locations_are_checked() -> None:
+    from jwtgate.presets import keycloak, supabase
+
+    with pytest.raises(ConfigurationError, match="realm_url: must be a plain URL"):
+        keycloak("https://sso.example.com/realms/main?x=1", client_id="api")
+    with pytest.raises(ConfigurationError, match="jwks_url: must be a URL"):
+        supabase("https://abcdefghij.supabase.co", jwks_url="")
+
+
+def test_privy_roles_need_a_metadata_object() -> None:
+    with pytest.raises(ValueError, match="custom_metadata"):
+        TokenFactory.privy().claims(roles=["admin"], custom_metadata="{}")

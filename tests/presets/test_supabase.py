@@ -163,3 +163,14 @@ def test_decoded_sessions_are_remembered(tokens) -> None:
     view = MappingView({"Cookie": f"{COOKIE}={session_cookie(tokens.token())}"})
     first = source.extract(view)
     assert source.extract(view) is first
+
+
+def test_the_memo_is_bounded(tokens) -> None:
+    from jwtgate.presets.supabase import _MEMO_SIZE
+
+    source = SupabaseSessionCookie(COOKIE)
+    token = tokens.token()
+    for n in range(_MEMO_SIZE + 1):
+        view = MappingView({"Cookie": f"{COOKIE}={session_cookie(token, n=n)}"})
+        assert source.extract(view) == token
+    assert len(source._memo) <= _MEMO_SIZE
