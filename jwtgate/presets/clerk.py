@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,8 @@ __all__ = ["CLERK_LEEWAY", "ClerkSessionCookie", "clerk", "clerk_roles"]
 CLERK_LEEWAY = 5
 # Machine-to-machine tokens share the instance's keys; their subject starts so.
 _MACHINE_SUBJECT = "mch_"
+_MEMO_SIZE = 256
+_UNKNOWN = object()
 
 
 def clerk_roles(claims: Mapping[str, Any]) -> Iterable[str]:
@@ -59,11 +62,14 @@ class ClerkSessionCookie(CookieSource):
     or sign-out).
     """
 
-    __slots__ = ("_client_uat",)
+    __slots__ = ("_client_uat", "_issued", "_lock")
 
     def __init__(self, name: str = "__session", client_uat: str = "__client_uat") -> None:
         super().__init__(name)
         self._client_uat = client_uat
+        # The unverified iat of recent tokens: a repeated request decodes nothing.
+        self._issued: dict[str, Any] = {}
+        self._lock = threading.Lock()
 
     def extract(self, view: RequestView) -> str | None:
         token = _one(view.cookie_values(self.name), f"{self.name} cookie")
@@ -73,7 +79,13 @@ class ClerkSessionCookie(CookieSource):
         signed_in_at = int(raw) if raw.isdigit() and len(raw) <= 12 else 0
         if signed_in_at <= 0:
             return None
-        iat = _issued_at(token)
+        iat = self._issued.get(token, _UNKNOWN)
+        if iat is _UNKNOWN:
+            iat = _issued_at(token)
+            with self._lock:
+                if len(self._issued) >= _MEMO_SIZE:
+                    self._issued.clear()
+                self._issued[token] = iat
         if isinstance(iat, int | float) and not isinstance(iat, bool) and iat < signed_in_at:
             return None
         return token
