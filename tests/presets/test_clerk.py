@@ -112,3 +112,15 @@ def test_the_cookie_through_the_gate(tokens, clock) -> None:
         assert user is not None
         assert (user.subject, user.source) == ("user_cookie", "cookie:__session")
         assert gate.authenticate(headers={"Cookie": f"__session={token}; __client_uat=0"}) is None
+
+
+def test_the_issued_at_memo_is_bounded(tokens, clock) -> None:
+    from jwtgate.presets.clerk import _MEMO_SIZE
+
+    source = ClerkSessionCookie()
+    signed_in_at = int(clock()) - 60
+    for n in range(_MEMO_SIZE + 1):
+        token = tokens.token(sub=f"user_{n}")
+        view = MappingView({"Cookie": f"__session={token}; __client_uat={signed_in_at}"})
+        assert source.extract(view) == token
+    assert len(source._issued) <= _MEMO_SIZE
