@@ -14,7 +14,7 @@ handler registered for ``AuthError`` (401) would not otherwise see a 403, a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode, urlsplit
@@ -27,11 +27,13 @@ from .context import _current
 from .errors import AuthError, ConfigurationError
 from .gate import Gate
 from .logs import logger
+from .routes import check_flask_app
 from .settings import FLASK_SETTINGS, GATE_SETTINGS, Settings
 from .user import AnonymousUser, User
 from .wsgi import USER_KEY, GateMiddleware
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
     from werkzeug.wrappers import Response
 
 __all__ = [
@@ -118,7 +120,10 @@ class JWTGate:
         reject = self.reject_invalid
         if reject is None:
             reject = settings.flag("JWTGATE_REJECT_INVALID") or False
-        middleware = GateMiddleware(app.wsgi_app, gate, reject_invalid=reject)
+        check_flask_app(app)  # routes registered so far; the rest at the first request
+        first = _CheckRoutesFirst(app, app.wsgi_app)
+        middleware = GateMiddleware(first, gate, reject_invalid=reject)
+        first.middleware = middleware
         app.wsgi_app = middleware  # type: ignore[method-assign]
         app.extensions[EXTENSION_KEY] = JWTGateState(
             extension=self,
@@ -135,6 +140,29 @@ class JWTGate:
     def gate(self) -> Gate:
         """The ``Gate`` of the app given at construction, else of the current app."""
         return get_state(self._app).gate
+
+
+class _CheckRoutesFirst:
+    """What the extension's middleware calls until the app's first request.
+
+    Routes are usually added after ``JWTGate(app)``, so the decorator-order
+    trap (see ``jwtgate.routes``) is looked for again when the app first
+    serves: a route serving an unprotected original raises
+    ``ConfigurationError`` (the server logs it and answers 500), on every
+    request until the app is fixed. Once the check passes this steps aside,
+    so later requests pay nothing for it.
+    """
+
+    middleware: GateMiddleware  # the middleware calling this, set by init_app
+
+    def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
+        self.flask_app = app
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        check_flask_app(self.flask_app)
+        self.middleware.app = self.wsgi_app
+        return self.wsgi_app(environ, start_response)
 
 
 def get_state(app: Flask | None = None) -> JWTGateState:
@@ -177,14 +205,16 @@ def client_context() -> dict[str, Any]:
     """The request as Netlify Functions see it in ``context.clientContext``.
 
     ``{"identity": {"url": ...}, "user": <claims>}``; ``"user"`` is absent for
-    an anonymous request, as on Netlify. The identity URL is
-    ``JWTGATE_NETLIFY_IDENTITY_URL`` (or the netlify preset's
-    ``identity_url``), else this site's ``/.netlify/identity``. Netlify's
-    short-lived admin ``identity.token`` is not reproduced.
+    an anonymous request, as on Netlify. The identity URL comes only from the
+    configuration: ``JWTGATE_NETLIFY_IDENTITY_URL``, or the netlify preset's
+    ``identity_url``; without one ``"identity"`` is absent. It is never built
+    from the request's ``Host``, which the client chooses, since ported
+    handlers call that URL with admin credentials. Netlify's short-lived admin
+    ``identity.token`` is not reproduced.
     """
     user = _load_user()
-    url = get_state().identity_url or request.host_url + ".netlify/identity"
-    context: dict[str, Any] = {"identity": {"url": url}}
+    url = get_state().identity_url
+    context: dict[str, Any] = {} if url is None else {"identity": {"url": url}}
     if user.is_authenticated:
         context["user"] = _thaw(user.claims)
     return context
