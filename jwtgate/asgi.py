@@ -23,6 +23,7 @@ from .errors import AuthError, ConfigurationError
 from .gate import Gate
 from .logs import logger
 from .memo import MEMO_SIZE, TAIL, UNKEYABLE, CredentialMemo, credential_places
+from .rules import Rule, RuleTable, rule_table
 from .sources import RequestView
 from .user import User
 
@@ -152,6 +153,8 @@ class GateMiddleware:
     the response has not started; on a websocket it becomes an HTTP denial
     response when the server supports the extension, else a close with 1008
     before the handshake, and a close with 1008 and a reason after it.
+    ``rules`` (``jwtgate.rules``) gate paths by role, as Netlify's
+    ``_redirects`` do.
     """
 
     def __init__(
@@ -161,6 +164,7 @@ class GateMiddleware:
         *,
         reject_invalid: bool = False,
         websocket_close_code: int = WS_POLICY_VIOLATION,
+        rules: Iterable[Rule] | RuleTable | None = None,
     ) -> None:
         if not isinstance(gate, Gate):
             raise ConfigurationError("gate: must be a jwtgate.Gate")
@@ -175,6 +179,13 @@ class GateMiddleware:
         self.gate = gate
         self.reject_invalid = reject_invalid
         self.websocket_close_code = websocket_close_code
+        # Path rules run inside, once the connection is authenticated: without them
+        # the per-request path is exactly what it is without this feature.
+        self.rules = None if rules is None else rule_table(rules)
+        if self.rules is not None:
+            from .rules_asgi import RulesApp
+
+            self.app = RulesApp(app, self.rules)
         self._memo: CredentialMemo[_Entry] = CredentialMemo(MEMO_SIZE)
         self._entries = self._memo.entries
         # Gate.still_valid, inlined below (its method call cost 0.15 µs of a cache hit):
