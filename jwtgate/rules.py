@@ -95,6 +95,7 @@ class Rule:
 
     __slots__ = (
         "_declared",
+        "_loop_prefix",
         "_names",
         "_template",
         "force",
@@ -185,6 +186,7 @@ class Rule:
         self.splat = splat
         self._names = tuple(names)
         self._template = template
+        self._loop_prefix = _loop_prefix(splat, status, to_text)
         # What makes two rules the same one, as Netlify's parser compares them.
         self._declared = (path, to_text, declared_status, force, role_names)
 
@@ -213,6 +215,22 @@ class Rule:
         if self.line is not None:
             parts.append(f"line={self.line}")
         return f"Rule({', '.join(parts)})"
+
+
+def _loop_prefix(splat: bool, status: int, to: str | None) -> str | None:
+    """Where a ``/*`` rule's own target lives, for Netlify's loop guard (see ``_loops``).
+
+    The target up to its ``/:splat`` (the whole target without one), as
+    written; ``None`` for a rewrite (200), a URL or an empty prefix, which the
+    guard never applies to.
+    """
+    if not splat or status == 200 or to is None or _ABSOLUTE.match(to):
+        return None
+    cut = to.find("/:splat")
+    if cut == -1:
+        cut = to.find(":splat")
+    prefix = to if cut == -1 else to[:cut]
+    return prefix or None
 
 
 def _roles(roles: Iterable[str]) -> tuple[str, ...]:
@@ -390,6 +408,8 @@ class RuleTable:
             if found is None:
                 continue
             rule = rules[index]
+            if rule._loop_prefix is not None and self._loops(index, found.groups(), path):
+                break  # Netlify's engine stops here: no rule applies
             if rule.roles and roles.isdisjoint(rule.roles):
                 failed.extend(role for role in rule.roles if role not in failed)
                 continue
@@ -399,6 +419,27 @@ class RuleTable:
         if failed:
             return Decision(None, 404, None, True, tuple(failed), path)
         return None
+
+    def _loops(self, index: int, values: tuple[str | None, ...], path: str) -> bool:
+        """Netlify's loop guard: a ``/*`` rule does not send a request to where it already is.
+
+        Netlify's engine stops at a ``/*`` rule (other than a 200 rewrite) whose
+        path matches when the request's path starts with the rule's target up
+        to its ``/:splat`` and the target it would send the request to matches
+        the rule's own path: no later rule applies (a 404 if a role rule failed
+        before). ``/* /login 302`` leaves ``/login`` alone instead of
+        redirecting it to itself. jwtgate reproduces the guard as the engine
+        applies it, whatever the rule's roles, and checks it against the engine
+        in the test suite.
+        """
+        rule = self.rules[index]
+        prefix = rule._loop_prefix
+        if prefix is None or not path.startswith(prefix) or rule._template is None:
+            return False
+        target = "".join(
+            part if isinstance(part, str) else (values[part] or "") for part in rule._template
+        )
+        return self._patterns[index](target) is not None
 
 
 def rule_table(rules: Iterable[Rule] | RuleTable) -> RuleTable:
@@ -417,6 +458,9 @@ def _first_segment(path: str) -> str | None:
 def _compile(path: str) -> Callable[[str], re.Match[str] | None]:
     """The pattern's ``fullmatch``: literal text, ``[^/]+`` per placeholder, ``(.*)`` splat.
 
+    As in Netlify's engine, in a path with placeholders any separator after
+    the first may be doubled (``/orgs//acme/admin`` matches
+    ``/orgs/:org/admin``); a path of literal segments matches only as written.
     ``fullmatch`` and DOTALL: a decoded path may hold a newline (``%0A``),
     which must neither end the match early nor stop a splat.
     """
@@ -426,8 +470,11 @@ def _compile(path: str) -> Callable[[str], re.Match[str] | None]:
         segments = segments[:-1]
     elif len(segments) > 1 and segments[-1] == "":
         segments = segments[:-1]  # "/trail/": the trailing slash is optional anyway
+    separator = "//?" if any(s.startswith(":") for s in segments) else "/"
     pattern = "".join(
-        "/([^/]+)" if segment.startswith(":") else "/" + re.escape(segment) for segment in segments
+        ("/" if index == 0 else separator)
+        + ("([^/]+)" if segment.startswith(":") else re.escape(segment))
+        for index, segment in enumerate(segments)
     )
     if splat:
         pattern += "(?:/(.*))?"

@@ -217,6 +217,12 @@ def _role_list(names: list[str]) -> tuple[str, ...]:
     roles = tuple(name.strip() for name in names)
     if not roles or not all(roles):
         raise _Refused("Role= lists an empty role name")
+    for role in roles:
+        if ":" in role:
+            # The engine splits its role condition on ":", so such a rule never matches.
+            raise _Refused(
+                f"role {role!r}: Netlify's engine never matches a role name containing ':'"
+            )
     return roles
 
 
