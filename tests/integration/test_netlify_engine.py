@@ -94,7 +94,7 @@ def _cases(run: Run) -> Iterator[tuple[CorpusFile, dict[str, Any], dict[str, Any
 
 
 def _roles(gate: Gate, cookie: str) -> tuple[frozenset[str], bool, AuthError | None]:
-    """The user's roles, whether signed in, and the token's refusal, as the middleware finds them."""
+    """The roles, whether signed in, and the token's refusal, as the middleware finds them."""
     if not cookie:
         return frozenset(), False, None
     try:
