@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ import pytest
 
 from jwtgate import AuthError, Gate
 from jwtgate.asgi import GateMiddleware as ASGIGate
-from jwtgate.netlify import redirect_rules, toml_rules
+from jwtgate.netlify import RulesError, redirect_rules, toml_rules
 from jwtgate.presets import netlify
 from jwtgate.rules import Decision, Rule, RuleTable
 from jwtgate.wsgi import GateMiddleware as WSGIGate
@@ -395,3 +396,79 @@ def test_asgi_answers_as_netlify_decides(run, gate, navigation):
     disagreements, checked = asyncio.run(main())
     assert disagreements == [], f"{len(disagreements)}:\n" + "\n".join(disagreements[:25])
     assert checked > (1000 if navigation else 10_000)
+
+
+# --- where the supported subset ends -------------------------------------------------
+
+#: Lines Netlify's parser reads that jwtgate does not apply, and why (the message says so).
+UNSUPPORTED = [
+    # Nothing to do with gating: skip_unsupported=True skips them.
+    ("/api/*  https://api.example.com/:splat  200", "proxy to another host"),
+    ("/search  https://api.mysearch.com  200!", "proxy to another host"),
+    ("/en/*  https://en.example.com/:splat  404", "proxy to another host"),
+    ("/  /anz  302  Country=au,nz", "Country= condition"),
+    ("/israel/*  /israel/he/:splat  200  Country=il Language=he", "Country= condition"),
+    ("/fr/*  /fr/:splat  200  Language=fr", "Language= condition"),
+    ("/store id=:id  /blog/:id  301", "query-string conditions"),
+    ("https://blog.example.com/*  https://www.example.com/blog/:splat  301!", "another domain"),
+    ("/api/*  https://api.example.com/:splat  200!  Sign=API_SIGNATURE_TOKEN", "signed proxy"),
+    ("/x  /y  302  Cookie=nf_ab", "unknown condition"),
+    ("/gone  /410.html  410", "jwtgate applies 200, 301"),
+    ("/news/:year/:slug  /blog/:story_id  301", ":story_id is not a placeholder"),
+    ("/star*  /stars  301", "* is allowed only as the last segment"),
+    ("/blog-:year  /y/:year  301", "a placeholder is a whole segment"),
+    ("/x/:a/:ab  /y/:ab  301", "would replace :a inside :ab"),
+    ("/go/:host  https://:host/  302", "the host of a URL cannot hold a placeholder"),
+]
+#: Lines with a Role= condition jwtgate does not apply: refused even with skip_unsupported.
+UNSUPPORTED_GATES = [
+    ("/admin/*  https://admin.example.com/:splat  200!  Role=admin", "proxy to another host"),
+    ("/admin/*  200!  Role=admin, editor", "is not a condition"),
+    ("/section/gated  /section/gated  200!  Role=plan:pro", "containing ':'"),
+    ("/intl/*  /intl/:splat  200!  Role=staff Country=fr", "Country= condition"),
+]
+#: Lines Netlify's parser rejects too.
+INVALID = [
+    ("/lonely", "missing destination"),
+    ("/a  b/c  301", "must start with"),
+    ("/a  /b  Role=admin", "is not a status code"),
+    ("/x  200", "missing destination"),
+    ("/a/*  301", "missing destination"),
+    ("/.netlify/functions/x  /y  302", "/.netlify"),
+]
+
+
+@pytest.fixture(scope="module")
+def netlify_reads() -> dict[str, list[str]]:
+    """Netlify parser's errors for each of the lines above, read one file per line."""
+    node, npm = _tools()
+    install_engine(npm)
+    lines = [line for line, _ in UNSUPPORTED + UNSUPPORTED_GATES + INVALID]
+    files = [CorpusFile(f"line-{n:02d}", line + "\n") for n, line in enumerate(lines)]
+    result = run_engine(files, node)
+    return {line: item["errors"] for line, item in zip(lines, result["files"], strict=True)}
+
+
+@pytest.mark.parametrize(("line", "reason"), UNSUPPORTED + UNSUPPORTED_GATES)
+def test_netlify_reads_a_line_jwtgate_refuses_and_says_why(netlify_reads, line, reason):
+    assert netlify_reads[line] == []
+    text = f"# header\n/ok  /fine  301\n{line}\n"
+    with pytest.raises(RulesError, match=f"_redirects line 3: .*{re.escape(reason)}") as raised:
+        redirect_rules(text)
+    assert raised.value.line == 3
+    gates = (line, reason) in UNSUPPORTED_GATES
+    assert raised.value.unsupported is not gates
+    if gates:
+        with pytest.raises(RulesError, match="line 3"):
+            redirect_rules(text, skip_unsupported=True)
+    else:
+        assert [r.path for r in redirect_rules(text, skip_unsupported=True)] == ["/ok"]
+
+
+@pytest.mark.parametrize(("line", "reason"), INVALID)
+def test_a_line_netlify_rejects_is_refused_whatever_the_option(netlify_reads, line, reason):
+    assert netlify_reads[line] != []
+    for skip in (False, True):
+        with pytest.raises(RulesError, match=f"line 1: .*{re.escape(reason)}") as raised:
+            redirect_rules(line + "\n", skip_unsupported=skip)
+        assert raised.value.unsupported is False
