@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode, urlsplit
@@ -31,6 +32,7 @@ from .errors import AuthError, ConfigurationError
 from .gate import Gate
 from .issuer import Issuer
 from .logs import logger
+from .rules import Rule, RuleTable, rule_table
 from .user import AnonymousUser, User
 from .wsgi import USER_KEY, GateMiddleware
 
@@ -81,6 +83,7 @@ CONFIG_KEYS: Mapping[str, str] = {
     # The extension
     "JWTGATE_LOGIN_URL": "where a browser that must log in is redirected (a URL or an endpoint)",
     "JWTGATE_REJECT_INVALID": "answer 401 for any refused token, even on public views",
+    "JWTGATE_RULES_FILE": "a _redirects file or netlify.toml whose rules gate paths by role",
 }
 
 _GENERIC_KEYS = (
@@ -113,8 +116,10 @@ class JWTGate:
     the app's ``JWTGATE_*`` configuration. ``login_url`` (a URL or an endpoint
     name) turns a 401 answered to a browser navigation into a redirect there,
     with the page in ``next``; API calls keep their 401. ``reject_invalid``
-    answers 401 for any refused token, even on public views. Arguments given
-    here win over the configuration.
+    answers 401 for any refused token, even on public views. ``rules``
+    (``jwtgate.rules``, or ``JWTGATE_RULES_FILE``: a ``_redirects`` file or a
+    ``netlify.toml``, relative to the app's root) gate paths by role as
+    Netlify does. Arguments given here win over the configuration.
     """
 
     def __init__(
@@ -125,10 +130,12 @@ class JWTGate:
         login_url: str | None = None,
         reject_invalid: bool | None = None,
         context_processor: bool = True,
+        rules: Iterable[Rule] | RuleTable | None = None,
     ) -> None:
         if gate is not None and not isinstance(gate, Gate):
             raise ConfigurationError("gate: must be a jwtgate.Gate")
         self._gate = gate
+        self.rules = None if rules is None else rule_table(rules)
         self._app = app
         self.login_url = login_url
         self.reject_invalid = reject_invalid
@@ -160,7 +167,8 @@ class JWTGate:
         reject = self.reject_invalid
         if reject is None:
             reject = _bool(config, "JWTGATE_REJECT_INVALID") or False
-        middleware = GateMiddleware(app.wsgi_app, gate, reject_invalid=reject)
+        rules = self.rules if self.rules is not None else _rules_file(app, config)
+        middleware = GateMiddleware(app.wsgi_app, gate, reject_invalid=reject, rules=rules)
         app.wsgi_app = middleware  # type: ignore[method-assign]
         app.extensions[EXTENSION_KEY] = JWTGateState(
             extension=self,
@@ -480,6 +488,26 @@ def _generic_issuer(config: Mapping[str, Any]) -> Issuer | None:
         return Issuer(_text(config, "JWTGATE_ISSUER"), **options)
     except ConfigurationError as exc:
         raise ConfigurationError(f"JWTGATE_*: {exc}") from None
+
+
+def _rules_file(app: Flask, config: Mapping[str, Any]) -> RuleTable | None:
+    """The rules ``JWTGATE_RULES_FILE`` names: netlify.toml if it ends in .toml, else _redirects."""
+    name = _text(config, "JWTGATE_RULES_FILE")
+    if name is None:
+        return None
+    from .netlify import redirect_rules, toml_rules
+
+    path = os.path.join(app.root_path, name)
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"JWTGATE_RULES_FILE: cannot read {path}: {exc}") from None
+    try:
+        rules = toml_rules(text) if path.endswith(".toml") else redirect_rules(text)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"JWTGATE_RULES_FILE ({path}): {exc}") from None
+    return RuleTable(rules)
 
 
 def _check_keys(config: Mapping[str, Any]) -> None:
