@@ -43,9 +43,10 @@ const sign = (claims, secret, alg) => {
   }
   if (alg === 'RS256') {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
-    return jwt.sign(claims, privateKey, { algorithm: 'RS256', noTimestamp: true })
+    return jwt.sign(claims, privateKey, { algorithm: 'RS256' })
   }
-  return jwt.sign(claims, secret, { algorithm: alg ?? 'HS256', noTimestamp: true })
+  // (jsonwebtoken keeps the iat it is given, in its place; noTimestamp would drop it)
+  return jwt.sign(claims, secret, { algorithm: alg ?? 'HS256' })
 }
 
 const main = async () => {
