@@ -12,14 +12,16 @@ import os
 from typing import Any
 
 from jwtgate import Gate
-from jwtgate.netlify import IdentityEvent, IdentityHooks, HookResponse, redirect_rules
+from jwtgate.netlify import HookResponse, IdentityEvent, IdentityHooks, redirect_rules
 from jwtgate.presets import netlify
 
 COMPANY_DOMAIN = "example.com"
 HOOK_PATHS = ("/.netlify/functions/identity-signup", "/hooks/identity")
 
 
-def make_hooks(secret: str, instance_id: str | None, calls: list[str] | None = None) -> IdentityHooks:
+def make_hooks(
+    secret: str, instance_id: str | None, calls: list[str] | None = None
+) -> IdentityHooks:
     """Signups with a company address become members; validate refuses spam.test."""
     hooks = IdentityHooks(secret, instance_id=instance_id)
 
