@@ -42,7 +42,9 @@ from tests.netlify_corpus import (
     run_engine,
 )
 
-GENERATED_FILES = 60
+GENERATED_FILES = 40
+#: The adapters run every third request of the corpus (the core runs them all).
+ADAPTER_STRIDE = 3
 
 
 def _tools() -> tuple[str, str]:
@@ -305,7 +307,8 @@ def test_wsgi_answers_as_netlify_decides(run, gate, navigation):
     for corpus_file in run.files:
         app, seen = _wsgi_app(gate, run.tables[corpus_file.name])
         outcomes = run.engine[corpus_file.name]["cases"]
-        for case, outcome in zip(corpus_file.cases, outcomes, strict=True):
+        pairs = list(zip(corpus_file.cases, outcomes, strict=True))
+        for case, outcome in pairs if navigation else pairs[::ADAPTER_STRIDE]:
             if navigation and not (outcome["status"] or 0) >= 400:
                 continue
             seen.clear()
@@ -328,7 +331,7 @@ def test_wsgi_answers_as_netlify_decides(run, gate, navigation):
                     _describe(corpus_file, case, outcome, f"wsgi {response} app saw {seen}")
                 )
     assert disagreements == [], f"{len(disagreements)}:\n" + "\n".join(disagreements[:25])
-    assert checked > (1000 if navigation else 10_000)
+    assert checked > (1000 if navigation else 5_000)
 
 
 @pytest.mark.parametrize("navigation", [False, True], ids=["api-client", "browser"])
@@ -346,7 +349,8 @@ def test_asgi_answers_as_netlify_decides(run, gate, navigation):
 
             middleware = ASGIGate(app, gate, rules=run.tables[corpus_file.name])
             outcomes = run.engine[corpus_file.name]["cases"]
-            for case, outcome in zip(corpus_file.cases, outcomes, strict=True):
+            pairs = list(zip(corpus_file.cases, outcomes, strict=True))
+            for case, outcome in pairs if navigation else pairs[::ADAPTER_STRIDE]:
                 if navigation and not (outcome["status"] or 0) >= 400:
                     continue
                 seen.clear()
@@ -395,7 +399,7 @@ def test_asgi_answers_as_netlify_decides(run, gate, navigation):
 
     disagreements, checked = asyncio.run(main())
     assert disagreements == [], f"{len(disagreements)}:\n" + "\n".join(disagreements[:25])
-    assert checked > (1000 if navigation else 10_000)
+    assert checked > (1000 if navigation else 5_000)
 
 
 # --- where the supported subset ends -------------------------------------------------
