@@ -32,8 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 from urllib.parse import quote, unquote
 
 from werkzeug.http import parse_accept_header
@@ -68,6 +67,8 @@ _ABSOLUTE = re.compile(r"https?://", re.IGNORECASE)
 # Characters a rule's own text may not contain: whitespace and controls would
 # split a _redirects line or a header; a backslash is read as "/" by browsers.
 _FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f\\]")
+# What quote(value, safe="/") leaves as it is.
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_.~/-]*")
 
 
 class RoleRequired(Forbidden):
@@ -95,6 +96,8 @@ class Rule:
 
     __slots__ = (
         "_declared",
+        "_encoded",
+        "_identity",
         "_loop_prefix",
         "_names",
         "_template",
@@ -156,7 +159,7 @@ class Rule:
                 raise ConfigurationError(f"status {status}: a redirect needs a target (to)")
             template: tuple[str | int, ...] | None = None
             if status == 200:
-                to_text = "/" + "/".join([*segments[:-1], ":splat"] if splat else segments)
+                to_text = _identity_target(segments, splat)
                 template = _template(to_text, names, splat, path)
             else:
                 to_text = None
@@ -186,6 +189,14 @@ class Rule:
         self.splat = splat
         self._names = tuple(names)
         self._template = template
+        # The target with its literal text already percent-encoded: built once, not per request.
+        self._encoded = (
+            None
+            if template is None
+            else tuple(_encode_literal(p) if isinstance(p, str) else p for p in template)
+        )
+        # A 200 onto the path itself ("/admin/* /admin/:splat 200!"): the request goes through.
+        self._identity = status == 200 and to_text == _identity_target(segments, splat)
         self._loop_prefix = _loop_prefix(splat, status, to_text)
         # What makes two rules the same one, as Netlify's parser compares them.
         self._declared = (path, to_text, declared_status, force, role_names)
@@ -215,6 +226,11 @@ class Rule:
         if self.line is not None:
             parts.append(f"line={self.line}")
         return f"Rule({', '.join(parts)})"
+
+
+def _identity_target(segments: Sequence[str], splat: bool) -> str:
+    """The target that sends a request matching these segments to itself."""
+    return "/" + "/".join([*segments[:-1], ":splat"] if splat else segments)
 
 
 def _loop_prefix(splat: bool, status: int, to: str | None) -> str | None:
@@ -288,8 +304,7 @@ def _template(to: str, names: Sequence[str], splat: bool, path: str) -> tuple[st
     return tuple(parts)
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """What the rules say about one request.
 
     ``rule`` is the rule that decided, ``None`` when only role rules matched
@@ -331,7 +346,7 @@ class Decision:
 # The value of a placeholder goes into a URL percent-encoded: a decoded "?" or
 # "#" in a path segment must not start a query or fragment, nor CR/LF a header.
 def _encode(value: str) -> str:
-    return quote(value, safe="/")
+    return value if _PLAIN_VALUE.fullmatch(value) else quote(value, safe="/")
 
 
 # A rule's own text keeps the escapes it was written with; only what cannot
@@ -370,7 +385,8 @@ class RuleTable:
             rule for index, rule in enumerate(given) if last[rule] == index
         )
         self._exists = exists
-        self._patterns = [_compile(rule.path) for rule in self.rules]
+        sources = [_pattern(rule.path) for rule in self.rules]
+        self._patterns = [re.compile(source, re.DOTALL).fullmatch for source in sources]
         literal: dict[str, list[int]] = {}
         wildcards: list[int] = []
         for index, rule in enumerate(self.rules):
@@ -379,9 +395,10 @@ class RuleTable:
                 wildcards.append(index)
             else:
                 literal.setdefault(first, []).append(index)
-        self._wildcards: tuple[int, ...] = tuple(wildcards)
-        self._by_segment: dict[str, tuple[int, ...]] = {
-            first: tuple(sorted({*indexes, *wildcards})) for first, indexes in literal.items()
+        self._wildcards = _candidates(tuple(wildcards), sources)
+        self._by_segment: dict[str, _Candidates] = {
+            first: _candidates(tuple(sorted({*indexes, *wildcards})), sources)
+            for first, indexes in literal.items()
         }
 
     def __len__(self) -> int:
@@ -397,13 +414,16 @@ class RuleTable:
         ``query`` is the request's raw query string (without ``?``).
         """
         first = path[1:].partition("/")[0]
-        candidates = self._by_segment.get(first, self._wildcards)
-        if not candidates:
+        candidates, any_match, starts = self._by_segment.get(first, self._wildcards)
+        if any_match is None:
+            return None
+        matched = any_match(path)
+        if matched is None:
             return None
         rules = self.rules
         patterns = self._patterns
         failed: list[str] = []
-        for index in candidates:
+        for index in candidates[starts[matched.lastindex or 0] :]:
             found = patterns[index](path)
             if found is None:
                 continue
@@ -455,14 +475,35 @@ def _first_segment(path: str) -> str | None:
     return first
 
 
-def _compile(path: str) -> Callable[[str], re.Match[str] | None]:
-    """The pattern's ``fullmatch``: literal text, ``[^/]+`` per placeholder, ``(.*)`` splat.
+# The rules a request's first segment may match, in order; one expression matching
+# when any of them does; and, per group of that expression, where in the rules to
+# start. Most requests match no rule and pay one C call; the others skip straight to
+# the first rule that matches (an alternation tries its branches in order, and each
+# branch is a group that closes last, so the match's lastindex names the branch).
+_Candidates = tuple[tuple[int, ...], Callable[[str], re.Match[str] | None] | None, dict[int, int]]
+
+
+def _candidates(indexes: tuple[int, ...], sources: Sequence[str]) -> _Candidates:
+    if not indexes:
+        return indexes, None, {}
+    starts: dict[int, int] = {}
+    branches = []
+    group = 1
+    for position, index in enumerate(indexes):
+        starts[group] = position
+        branches.append(f"({sources[index]})")
+        group += 1 + re.compile(sources[index]).groups
+    return indexes, re.compile("|".join(branches), re.DOTALL).fullmatch, starts
+
+
+def _pattern(path: str) -> str:
+    """The path's regular expression: literal text, ``[^/]+`` per placeholder, ``(.*)`` splat.
 
     As in Netlify's engine, in a path with placeholders any separator after
     the first may be doubled (``/orgs//acme/admin`` matches
     ``/orgs/:org/admin``); a path of literal segments matches only as written.
-    ``fullmatch`` and DOTALL: a decoded path may hold a newline (``%0A``),
-    which must neither end the match early nor stop a splat.
+    It is used with ``fullmatch`` and DOTALL: a decoded path may hold a
+    newline (``%0A``), which must neither end the match early nor stop a splat.
     """
     segments = path[1:].split("/")
     splat = segments[-1] == "*"
@@ -480,18 +521,17 @@ def _compile(path: str) -> Callable[[str], re.Match[str] | None]:
         pattern += "(?:/(.*))?"
     elif pattern != "/":
         pattern += "/?"
-    return re.compile(pattern, re.DOTALL).fullmatch
+    return pattern
 
 
 def _decision(
     rule: Rule, values: tuple[str | None, ...], path: str, query: str, failed: tuple[str, ...]
 ) -> Decision:
-    template = rule._template
-    if template is None:  # an answer without a page
+    encoded = rule._encoded
+    if encoded is None or rule._identity:  # a bare answer, or through unchanged
         return Decision(rule, rule.status, None, bool(failed), failed, path)
     location = "".join(
-        _encode_literal(part) if isinstance(part, str) else _encode(values[part] or "")
-        for part in template
+        part if isinstance(part, str) else _encode(values[part] or "") for part in encoded
     )
     if location.startswith("//"):
         # "/:splat" with a splat starting with "/" would name another host.
