@@ -59,9 +59,13 @@ class RulesApp:
                 _rewrite(scope, decision, root)
             await self.app(scope, receive, send)
             return
-        headers = _Headers(scope)
-        navigation = scope["type"] == "http" and is_navigation(scope["method"], headers.get)
-        if navigation and status >= 400 and decision.target_path is not None:
+        # Only an answer (401, 403, 404) depends on who is asking: a page for a browser.
+        navigation = (
+            status >= 400
+            and scope["type"] == "http"
+            and is_navigation(scope["method"], _Headers(scope).get)
+        )
+        if navigation and decision.target_path is not None:
             # A browser gets the rule's page, with the rule's status.
             _rewrite(scope, decision, root)
             await self.app(scope, receive, _with_status(send, decision))

@@ -31,8 +31,14 @@ __all__ = ["RULE_KEY", "RulesApp"]
 RULE_KEY = "jwtgate.rule"
 
 
+_STATUS_LINES: dict[int, str] = {}
+
+
 def _status_line(status: int) -> str:
-    return f"{status} {HTTPStatus(status).phrase}"
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        line = _STATUS_LINES[status] = f"{status} {HTTPStatus(status).phrase}"
+    return line
 
 
 class RulesApp:
@@ -60,10 +66,11 @@ class RulesApp:
             if decision.location is not None:
                 _rewrite(environ, decision)
             return self.app(environ, start_response)
-        navigation = is_navigation(
+        # Only an answer (401, 403, 404) depends on who is asking: a page for a browser.
+        navigation = status >= 400 and is_navigation(
             environ.get("REQUEST_METHOD", "GET"), lambda name: environ.get(_environ_key(name))
         )
-        if navigation and status >= 400 and decision.target_path is not None:
+        if navigation and decision.target_path is not None:
             # A browser gets the rule's page, with the rule's status.
             _rewrite(environ, decision)
             return self.app(environ, _with_status(start_response, decision))
@@ -91,12 +98,15 @@ def _rewrite(environ: WSGIEnvironment, decision: Decision) -> None:
     environ["QUERY_STRING"] = query
     # Servers that pass the raw request line on (gunicorn's RAW_URI, REQUEST_URI)
     # must not contradict the new path for frameworks that prefer them.
-    raw = quote(_wsgi_text(environ.get("SCRIPT_NAME", "")), safe="/") + quote(target, safe="/")
-    if query:
-        raw += "?" + query
-    for key in ("REQUEST_URI", "RAW_URI"):
-        if key in environ:
-            environ[key] = raw
+    if "REQUEST_URI" in environ or "RAW_URI" in environ:
+        location = decision.location or quote(target, safe="/")
+        raw = quote(_wsgi_text(environ.get("SCRIPT_NAME", "")), safe="/")
+        raw += location.partition("#")[0].partition("?")[0]
+        if query:
+            raw += "?" + query
+        for key in ("REQUEST_URI", "RAW_URI"):
+            if key in environ:
+                environ[key] = raw
 
 
 def _with_status(start_response: StartResponse, decision: Decision) -> StartResponse:
