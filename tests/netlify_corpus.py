@@ -3,8 +3,9 @@
 Files: the ``_redirects`` and ``netlify.toml`` files in
 ``tests/netlify_engine/corpus`` (examples of Netlify's documentation, of its
 blog and forum, the seeds of this project's users, and files written to pin
-one behaviour each), plus rule tables generated from a small grammar with a
-fixed seed. Requests: paths made from each file's rules (every rule matched
+one behaviour each), the examples' own ``_redirects``, a grid of one-rule
+files for Netlify's loop guard, plus rule tables generated from a small
+grammar with a fixed seed. Requests: paths made from each file's rules (every rule matched
 with and without its trailing slash, with an empty, a short and a deep splat,
 a near miss, another case), query strings, and cookies: none, one per role
 set, an expired one, a forged one and one that is not a JWT.
@@ -23,6 +24,8 @@ from typing import Any
 
 ENGINE_DIR = Path(__file__).resolve().parent / "netlify_engine"
 CORPUS_DIR = ENGINE_DIR / "corpus"
+#: The examples' own rules are part of the corpus.
+EXAMPLE_RULES = sorted((ENGINE_DIR.parents[1] / "examples").glob("*/_redirects"))
 SECRET = "corpus-secret-for-local-comparisons-only"
 ROLE_CLAIM = "app_metadata.authorization.roles"
 QUERIES = ("", "a=1", "a=1&b=two%20words", "next=%2Fhome&x=", "q=%C3%A9t%C3%A9")
@@ -182,10 +185,11 @@ def _patterns_and_roles(text: str, toml: bool) -> tuple[list[str], list[str]]:
 
 def handwritten() -> list[CorpusFile]:
     files = []
-    for number, path in enumerate(sorted(CORPUS_DIR.iterdir())):
+    for number, path in enumerate([*sorted(CORPUS_DIR.iterdir()), *EXAMPLE_RULES]):
         toml = path.name.endswith(".toml")
         text = path.read_text(encoding="utf-8")
-        corpus_file = CorpusFile(path.name, toml=text) if toml else CorpusFile(path.name, text)
+        name = path.name if path.parent == CORPUS_DIR else f"example-{path.parent.name}._redirects"
+        corpus_file = CorpusFile(name, toml=text) if toml else CorpusFile(name, text)
         patterns, roles = _patterns_and_roles(text, toml)
         add_cases(corpus_file, patterns, roles, seed=number)
         files.append(corpus_file)
