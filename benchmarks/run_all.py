@@ -4,7 +4,8 @@
 
 Each script runs in its own process, one after the other (they must not compete
 for the 2 cores): bench_core.py (cache hit/miss against ``jwt.decode``, memory per
-cached token), bench_wsgi.py and bench_asgi.py (in process, against the peers),
+cached token), bench_wsgi.py, bench_asgi.py and bench_django.py (in process,
+against the peers),
 bench_remote.py (JWKS fetch counts), bench_http.py (real HTTP with wrk) and
 soak.py. The file starts with the machine, the versions and the command; the
 HTTP table is markdown, the in-process tables are kept as the scripts print
@@ -99,6 +100,11 @@ def main(argv: list[str] | None = None) -> int:
             ["--reps", "3", "--seconds", "0.03"] if args.quick else ["--reps", "9"],
         ),
         ("ASGI in process: Starlette and FastAPI, jwtgate and the peers", "bench_asgi.py", quick),
+        (
+            "Django in process: bare, jwtgate.django, a PyJWT middleware",
+            "bench_django.py",
+            ["--reps", "3", "--seconds", "0.03"] if args.quick else ["--reps", "9"],
+        ),
         ("Remote keys: fetch counts and requests during a refresh", "bench_remote.py", []),
         ("Over real HTTP (RS256)", "bench_http.py", quick),
         ("Soak: mixed traffic while keys rotate and the JWKS server is down", "soak.py",

@@ -1,7 +1,8 @@
 """The ``jwtgate`` command: decode, verify and mint tokens, and run the demo app.
 
 Exit codes: 0 success, 1 a token was refused, 2 a usage or configuration
-error. Errors are one line on stderr, never a traceback.
+error (or an issuer's keys that could not be fetched). Errors are one line on
+stderr, never a traceback, naming the flag to change.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from .errors import AuthError, ConfigurationError
+from . import __version__, _cliargs
+from .errors import AuthError, ConfigurationError, KeysUnavailable
 from .gate import Gate
 from .issuer import Issuer
 from .jws import parse
+from .settings import Settings
 
 __all__ = ["main"]
 
@@ -88,70 +91,158 @@ def cmd_decode(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
 # --- verify ------------------------------------------------------------------------
 
 
-def _secret(args: argparse.Namespace) -> str | None:
+def _read(path: Path, flag: str) -> bytes:
+    """A file named on the command line; a failure names the flag too."""
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise UsageError(f"{flag}: cannot read {path}: {error.strerror or error}") from None
+
+
+def _secret(args: argparse.Namespace, setting: str = "JWTGATE_SECRET") -> str | None:
+    """``--secret-file``, ``--secret``, else the ``setting`` from the environment.
+
+    ``JWTGATE_SECRET`` is the generic issuer's HMAC secret, as everywhere;
+    the Netlify site's is ``JWTGATE_NETLIFY_JWT_SECRET`` (see ``jwtgate.settings``).
+    """
     if args.secret_file:
-        return Path(args.secret_file).read_text().strip()
+        return _read(Path(args.secret_file), "--secret-file").decode(errors="replace").strip()
     if args.secret:
         return str(args.secret)
-    return os.environ.get("JWTGATE_SECRET") or None
+    return Settings(os.environ).text(setting)
 
 
 def _verification_key(path: Path) -> Any:
-    """A key file's text; for a private PEM (a development key), its public key."""
-    text = path.read_text()
-    if "PRIVATE KEY" not in text:
-        return text
+    """A key file's content (PEM, DER, JWK or JWKS); for a private PEM (a development
+    key), its public key."""
+    data = _read(path, "--key")
+    if b"PRIVATE KEY" not in data:
+        return data
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     try:
-        return load_pem_private_key(text.encode(), password=None).public_key()
+        return load_pem_private_key(data, password=None).public_key()
     except (ValueError, TypeError):
-        raise UsageError(f"{path} is not an unencrypted PEM private key") from None
+        raise UsageError(f"--key: {path} is not an unencrypted PEM private key") from None
 
 
-def _issuer_from_args(args: argparse.Namespace) -> Issuer:
-    from . import presets
+def _netlify_preset(args: argparse.Namespace, key: Any) -> Issuer:
+    from .presets import netlify
 
-    secret = _secret(args)
-    key = _verification_key(Path(args.key)) if args.key else None
-    if args.preset == "netlify":
-        if secret is None:
-            raise UsageError("--preset netlify needs --secret, --secret-file or JWTGATE_SECRET")
-        return presets.netlify(jwt_secret=secret)
+    secret = _secret(args, "JWTGATE_NETLIFY_JWT_SECRET")
+    if secret is None:
+        raise UsageError(
+            "--preset netlify needs --secret, --secret-file or JWTGATE_NETLIFY_JWT_SECRET"
+        )
+    return netlify(jwt_secret=secret)
+
+
+def _privy_preset(args: argparse.Namespace, key: Any) -> Issuer:
+    from .presets import privy
+
+    if not args.audience:
+        raise UsageError("--preset privy needs --audience APP_ID")
+    return privy(args.audience[0], verification_key=key)
+
+
+def _oidc_preset(args: argparse.Namespace, key: Any) -> Issuer:
+    from .presets import oidc
+
+    if not args.issuer:
+        raise UsageError("--preset oidc needs --issuer URL")
+    return oidc(args.issuer, audience=args.audience or None)
+
+
+#: ``verify --preset NAME``: how each preset is built from the command's flags.
+PRESETS: dict[str, Callable[[argparse.Namespace, Any], Issuer]] = {
+    "netlify": _netlify_preset,
+    "oidc": _oidc_preset,
+    "privy": _privy_preset,
+}
+
+
+# The command line's options, in the words of the JWTGATE_* settings they stand for.
+_FLAGS = {
+    "JWTGATE_ALGORITHMS": "--algorithm",
+    "JWTGATE_ISSUER": "--issuer",
+    "JWTGATE_AUDIENCE": "--audience",
+    "JWTGATE_ROLES_CLAIM": "--roles-claim",
+    "JWTGATE_LEEWAY": "--leeway",
+    "JWTGATE_PUBLIC_KEY": "--key",
+    "JWTGATE_JWKS_URL": "--jwks-url",
+    "JWTGATE_DISCOVERY": "--discovery",
+}
+# Any of these on the command line describes the issuer: the environment's settings are not read.
+_ISSUER_OPTIONS = (
+    "algorithm",
+    "secret",
+    "secret_file",
+    "key",
+    "jwks_url",
+    "discovery",
+    "issuer",
+    "audience",
+    "roles_claim",
+    "leeway",
+)
+
+
+def _verifying_gate(args: argparse.Namespace) -> Gate:
+    """The gate ``verify`` uses: a preset, the options, else the environment's settings."""
+    options: dict[str, Any] = {"sources": ["bearer"], "cache_size": 0}
     if args.preset is not None:
-        factory: Callable[..., Issuer] | None = getattr(presets, args.preset, None)
-        if factory is None:
-            raise UsageError(f"unknown preset {args.preset!r}")
-        if args.preset == "privy":
-            if not args.audience:
-                raise UsageError("--preset privy needs --audience APP_ID")
-            return factory(args.audience[0], verification_key=key)
-        return factory(args.issuer, audience=args.audience or None)
-    if not args.algorithm:
-        raise UsageError("give --algorithm (repeatable), e.g. --algorithm RS256")
-    options: dict[str, Any] = {
-        "algorithms": args.algorithm,
-        "audience": args.audience or None,
-        "leeway": args.leeway,
+        key = _verification_key(Path(args.key)) if args.key else None
+        return Gate(issuers=[PRESETS[args.preset](args, key)], **options)
+    if all(getattr(args, name) in (None, []) for name in _ISSUER_OPTIONS):
+        # No issuer on the command line: verify as the app configured by JWTGATE_* would.
+        gate = Settings(os.environ).gate(**options)
+        if gate is None:
+            raise UsageError(
+                "give --algorithm (repeatable), e.g. --algorithm RS256, with a key, "
+                "or set the JWTGATE_* variables of the app"
+            )
+        return gate
+    key = _verification_key(Path(args.key)) if args.key else None
+    values: dict[str, Any] = {
+        "JWTGATE_ALGORITHMS": args.algorithm or None,
+        "JWTGATE_ISSUER": args.issuer,
+        "JWTGATE_AUDIENCE": args.audience or None,
+        "JWTGATE_ROLES_CLAIM": args.roles_claim,
+        "JWTGATE_LEEWAY": args.leeway,
+        "JWTGATE_SECRET": _secret(args),
+        "JWTGATE_PUBLIC_KEY": key,
+        "JWTGATE_JWKS_URL": args.jwks_url,
+        "JWTGATE_DISCOVERY": True if args.discovery == "auto" else args.discovery,
     }
-    if args.roles_claim:
-        options["roles_claim"] = args.roles_claim
-    if secret is not None:
-        options["secret"] = secret
-    if key is not None:
-        options["key"] = key
-    if args.jwks_url:
-        options["jwks_url"] = args.jwks_url
-    if args.discovery:
-        options["discovery"] = True if args.discovery == "auto" else args.discovery
-    return Issuer(args.issuer, **options)
+    labels = dict(_FLAGS)
+    from_environment = values["JWTGATE_SECRET"] is not None and not args.secret
+    labels["JWTGATE_SECRET"] = (
+        "--secret-file"
+        if args.secret_file
+        else "JWTGATE_SECRET"
+        if from_environment
+        else "--secret"
+    )
+    gate = Settings(values, labels=labels).gate(**options)
+    assert gate is not None  # noqa: S101 - an issuer option was given
+    return gate
+
+
+def _unreachable(issuer: Issuer) -> UsageError:
+    """The one-line error for keys that could not be fetched: where from, and why."""
+    url = getattr(issuer.keys, "source_url", "") or "the issuer"
+    reason = _cliargs.unreachable_reason(getattr(issuer.keys, "last_error", None))
+    return UsageError(f"could not fetch the issuer's keys from {url}: {reason}")
 
 
 def cmd_verify(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     token = _read_token(args.token, stdin)
-    gate = Gate(issuers=[_issuer_from_args(args)], sources=["bearer"], cache_size=0)
+    gate = _verifying_gate(args)
     try:
         user = gate.authenticate(headers={"Authorization": f"Bearer {token}"})
+    except KeysUnavailable:
+        # Not a verdict on the token: nothing could check it.
+        raise _unreachable(gate.issuers[0]) from None
     except AuthError as error:
         print(f"refused: {error.error or 'missing_token'}: {error.description}", file=out)
         return 1
@@ -193,7 +284,7 @@ def _development_key(algorithm: str, err: TextIO) -> Any:
 
     path = _config_dir() / f"dev-{algorithm}.{'key' if family_of(algorithm) == 'HMAC' else 'pem'}"
     if path.exists():
-        return _load_signing_key(path, algorithm)
+        return _load_signing_key(path, algorithm, "the development key")
     key = generate_key(algorithm)
     data = (
         key.hex().encode()
@@ -211,12 +302,12 @@ def _development_key(algorithm: str, err: TextIO) -> Any:
     return key
 
 
-def _load_signing_key(path: Path, algorithm: str) -> Any:
+def _load_signing_key(path: Path, algorithm: str, flag: str = "--key") -> Any:
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     from .algorithms import family_of
 
-    data = path.read_bytes().strip()
+    data = _read(path, flag).strip()
     if family_of(algorithm) == "HMAC":
         try:
             return bytes.fromhex(data.decode())
@@ -225,25 +316,83 @@ def _load_signing_key(path: Path, algorithm: str) -> Any:
     try:
         return load_pem_private_key(data, password=None)
     except (ValueError, TypeError):
-        raise UsageError(f"{path} is not an unencrypted PEM private key") from None
+        raise UsageError(f"{flag}: {path} is not an unencrypted PEM private key") from None
+
+
+def _check_netlify_mint(args: argparse.Namespace) -> None:
+    """Refuse the flags a Netlify Identity token can't honour, rather than ignore them."""
+    if args.algorithm and args.algorithm != ["HS256"]:
+        raise UsageError(
+            "--netlify mints HS256 tokens, as Netlify Identity signs them: drop --algorithm"
+        )
+    for flag, value in (
+        ("--key", args.key),
+        ("--issuer", args.issuer),
+        ("--audience", args.audience),
+        ("--roles-claim", args.roles_claim),
+        ("--kid", args.kid),
+    ):
+        if value:
+            raise UsageError(
+                f"--netlify mints Netlify Identity's token shape, which has no {flag} to set"
+            )
+
+
+def _check_signing_key(key: Any, algorithm: str, flag: str) -> None:
+    """Refuse a private key that can't sign ``algorithm`` (an RSA key for ES256 …)."""
+    from .algorithms import SUPPORTED, family_of, key_fits
+
+    if family_of(algorithm) == "HMAC" or key_fits(key.public_key(), algorithm):
+        return
+    fits = sorted(a for a in SUPPORTED if family_of(a) != "HMAC" and key_fits(key.public_key(), a))
+    hint = f"; it signs {', '.join(fits)}" if fits else ""
+    raise UsageError(f"{flag}: this key can't sign {algorithm}{hint}")
+
+
+def _warn_unverifiable_secret(secret: bytes, algorithm: str, err: TextIO) -> None:
+    """Say so when ``verify`` (and every jwtgate ``Issuer``) would refuse this secret."""
+    from .keys import load_secret
+
+    try:
+        load_secret(secret, [algorithm])
+    except ConfigurationError as error:
+        message = _cliargs.flag_words(str(error))
+        print(f"jwtgate: warning: verify would refuse this secret: {message}", file=err)
 
 
 def cmd_mint(args: argparse.Namespace, out: TextIO, stdin: TextIO, err: TextIO) -> int:
+    from .algorithms import family_of
     from .testing import DEVELOPMENT_SECRET, TokenFactory
 
     claims = dict(_claim_value(c) for c in args.claim)
-    secret = _secret(args)
+    secret = _secret(args, "JWTGATE_NETLIFY_JWT_SECRET" if args.netlify else "JWTGATE_SECRET")
+    if len(args.algorithm) > 1:
+        raise UsageError("mint signs with one --algorithm")
+    if len(args.audience) > 1:
+        raise UsageError("""mint stamps one --audience; for a list use --claim 'aud=["a","b"]'""")
     if args.netlify:
+        _check_netlify_mint(args)
         factory = TokenFactory.netlify(secret=secret or DEVELOPMENT_SECRET)
     else:
-        algorithm = args.algorithm[0] if args.algorithm else "RS256"
+        # A secret (JWTGATE_SECRET included) signs HMAC; otherwise a key, RS256 by default.
+        default = "HS256" if secret is not None and not args.key else "RS256"
+        algorithm = args.algorithm[0] if args.algorithm else default
         key: Any
         if args.key:
             key = _load_signing_key(Path(args.key), algorithm)
+            if not isinstance(key, bytes):
+                _check_signing_key(key, algorithm, "--key")
         elif secret is not None:
+            if family_of(algorithm) != "HMAC":
+                raise UsageError(
+                    f"--secret signs HS256, HS384 or HS512, not {algorithm}: "
+                    "add --algorithm HS256, or sign with --key"
+                )
             key = secret.encode()
         else:
             key = _development_key(algorithm, err)
+        if isinstance(key, bytes):
+            _warn_unverifiable_secret(key, algorithm, err)
         factory = TokenFactory(
             algorithm,
             issuer=args.issuer,
@@ -252,13 +401,9 @@ def cmd_mint(args: argparse.Namespace, out: TextIO, stdin: TextIO, err: TextIO) 
             key=key,
             kid=args.kid,
         )
-    token = factory.token(
-        sub=args.sub,
-        roles=args.role or None,
-        expires_in=args.expires_in,
-        **claims,
-    )
-    print(token, file=out)
+    payload = factory.claims(sub=args.sub, roles=args.role or None, expires_in=args.expires_in)
+    payload.update(claims)  # --claim wins over --sub, --role and --expires-in
+    print(factory.sign(payload), file=out)
     return 0
 
 
@@ -285,18 +430,30 @@ def _parser(prog: str = "jwtgate") -> argparse.ArgumentParser:
     parser = _Parser(
         prog=prog, description="Decode, verify and mint JSON Web Tokens; run the demo app."
     )
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser.add_argument("--version", action="store_true", help="print jwtgate's version")
+    # Not required: with no command, main() prints the whole help rather than one line.
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     decode = commands.add_parser("decode", help="show a token's header and claims (UNVERIFIED)")
     decode.add_argument("token", help="the token, or - to read it from stdin")
 
     def key_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--secret", help="HMAC secret (prefer --secret-file or JWTGATE_SECRET)")
+        p.add_argument(
+            "--secret",
+            help="HMAC secret (prefer --secret-file, or JWTGATE_SECRET; "
+            "for Netlify, JWTGATE_NETLIFY_JWT_SECRET)",
+        )
         p.add_argument("--secret-file", help="file holding the HMAC secret")
         p.add_argument("--key", help="PEM/JWK/JWKS key file")
         p.add_argument("--issuer", help="the expected (verify) or stamped (mint) iss")
         p.add_argument("--audience", action="append", default=[], help="aud (repeatable)")
-        p.add_argument("--algorithm", action="append", default=[], help="e.g. RS256 (repeatable)")
+        p.add_argument(
+            "--algorithm",
+            action="append",
+            default=[],
+            type=_cliargs.algorithm,
+            help="e.g. RS256 (repeatable for verify)",
+        )
         p.add_argument("--roles-claim", help="claim path of the roles, e.g. app_metadata.roles")
 
     verify = commands.add_parser("verify", help="verify a token; exit 0 accepted, 1 refused")
@@ -309,19 +466,30 @@ def _parser(prog: str = "jwtgate") -> argparse.ArgumentParser:
         const="auto",
         help="use OIDC discovery (optionally the configuration URL)",
     )
-    verify.add_argument("--preset", help="netlify, privy, oidc …")
-    verify.add_argument("--leeway", type=float, default=0, help="seconds of clock skew allowed")
+    verify.add_argument(
+        "--preset",
+        type=_cliargs.choice("preset", PRESETS),
+        help=f"a provider's rules: {', '.join(sorted(PRESETS))}",
+    )
+    verify.add_argument("--leeway", type=float, help="seconds of clock skew allowed (default 0)")
 
     mint = commands.add_parser("mint", help="mint a development token")
     key_options(mint)
     mint.add_argument("--netlify", action="store_true", help="a Netlify Identity shaped token")
     mint.add_argument("--sub", default="dev-user", help="the subject (default dev-user)")
     mint.add_argument("--role", action="append", default=[], help="a role (repeatable)")
-    mint.add_argument("--claim", action="append", default=[], help="NAME=JSON (repeatable)")
+    mint.add_argument(
+        "--claim",
+        action="append",
+        default=[],
+        help="NAME=JSON (repeatable; wins over --sub, --role and --expires-in)",
+    )
     mint.add_argument("--expires-in", type=int, default=3600, help="seconds (default 3600)")
     mint.add_argument("--kid", help="the header kid")
 
-    demo = commands.add_parser("demo", help="run the example app on 127.0.0.1 with curl examples")
+    demo = commands.add_parser(
+        "demo", help="a development tool: the example app on 127.0.0.1 with curl examples"
+    )
     demo.add_argument(
         "--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0: any free port)"
     )
@@ -338,7 +506,14 @@ def main(
     """Run the command line; returns the exit code."""
     out, err, inp = stdout or sys.stdout, stderr or sys.stderr, stdin or sys.stdin
     try:
-        args = _parser().parse_args(argv)
+        parser = _parser()
+        args = parser.parse_args(argv)
+        if args.version:
+            print(f"jwtgate {__version__}", file=out)
+            return 0
+        if args.command is None:
+            parser.print_help(err)
+            return 2
         if args.command == "decode":
             return cmd_decode(args, out, inp)
         if args.command == "verify":
@@ -348,6 +523,8 @@ def main(
         return cmd_mint(args, out, inp, err)
     except (UsageError, ConfigurationError, AuthError) as error:
         message = error.description if isinstance(error, AuthError) else str(error)
+        if isinstance(error, ConfigurationError):
+            message = _cliargs.flag_words(str(error))
         print(f"jwtgate: error: {message}", file=err)
         return 2
     except OSError as error:

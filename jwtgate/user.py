@@ -95,6 +95,7 @@ class User:
     __slots__ = ("claims", "email", "expires_at", "issuer", "roles", "source", "subject", "token")
 
     is_authenticated = True
+    is_anonymous = False  # as Django's users say it
 
     def __init__(
         self,
@@ -160,6 +161,7 @@ class AnonymousUser:
     __slots__ = ()
 
     is_authenticated = False
+    is_anonymous = True
     subject = None
     email = None
     issuer = None

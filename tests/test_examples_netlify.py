@@ -56,7 +56,7 @@ def flask_example():
 
 @pytest.fixture
 def flask_app(caplog):
-    return flask_example().create_app({"JWTGATE_RULES_FILE": "_redirects"})
+    return flask_example().create_app({"JWTGATE_RULES_FILE": "_redirects"}, development=True)
 
 
 def test_flask_example_rules_gate_members_and_admins(flask_app, tokens):
@@ -74,7 +74,7 @@ def test_flask_example_rules_gate_members_and_admins(flask_app, tokens):
 
 
 def test_flask_example_without_rules_keeps_its_decorators(tokens):
-    app = flask_example().create_app({})
+    app = flask_example().create_app({}, development=True)
     client = app.test_client()
     assert client.get("/members", headers={"Accept": "application/json"}).status_code == 401
     client.set_cookie("nf_jwt", tokens.token(sub="r1", roles=["reader"]))
@@ -104,7 +104,7 @@ def test_flask_example_hook_refuses_a_call_signed_with_another_secret(flask_app)
 def test_flask_example_hook_uses_the_configured_secret_and_domain():
     secret = "a-webhook-secret-of-the-site-0123456789"
     app = flask_example().create_app(
-        {"IDENTITY_WEBHOOK_SECRET": secret, "COMPANY_DOMAIN": "corp.test"}
+        {"IDENTITY_WEBHOOK_SECRET": secret, "COMPANY_DOMAIN": "corp.test"}, development=True
     )
     client = app.test_client()
     body, headers = signup_call("ada@corp.test", secret=secret)
@@ -114,6 +114,14 @@ def test_flask_example_hook_uses_the_configured_secret_and_domain():
     }
     body, headers = signup_call("ada@corp.test")  # the development key is no longer trusted
     assert client.post("/hooks/identity", data=body, headers=headers).status_code == 401
+
+
+def test_starlette_example_has_no_hook_without_a_secret_outside_development():
+    from examples.starlette_app.identity import identity_hooks
+
+    assert identity_hooks({}) is None
+    assert identity_hooks({"EXAMPLE_DEVELOPMENT": "1"}) is not None
+    assert identity_hooks({"IDENTITY_WEBHOOK_SECRET": "s" * 40}) is not None
 
 
 def test_flask_example_outside_development_has_no_hook_without_a_secret():
@@ -127,6 +135,8 @@ def test_starlette_example_rules_and_hook(tokens, monkeypatch):
 
     for name in ("JWTGATE_NETLIFY_JWT_SECRET", "PRIVY_APP_ID", "IDENTITY_WEBHOOK_SECRET"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("EXAMPLE_DEVELOPMENT", "1")
+    sys.modules.pop("examples.starlette_app.app", None)
     from examples.starlette_app.app import app
 
     client = TestClient(app)

@@ -652,8 +652,8 @@ def test_csrf_settings(netlify):
         gate_from_config({**base, "JWTGATE_CSRF_TRUSTED_ORIGINS": "app.example.com"})
 
 
-def test_settings_that_are_none_or_empty_count_as_unset():
-    assert gate_from_config({"JWTGATE_NETLIFY_JWT_SECRET": None, "JWTGATE_SECRET": ""}) is None
+def test_settings_that_are_none_count_as_unset():
+    assert gate_from_config({"JWTGATE_NETLIFY_JWT_SECRET": None, "JWTGATE_SECRET": None}) is None
     assert gate_from_config({"JWTGATE_DISCOVERY": "false"}) is None
     assert gate_from_config({"JWTGATE_DISCOVERY": False}) is None
 
@@ -724,6 +724,30 @@ def test_reject_invalid_and_login_url_settings(netlify_gate, netlify):
 def test_bad_settings_name_themselves(config, message):
     with pytest.raises(ConfigurationError, match=message):
         gate_from_config(config)
+
+
+def test_an_empty_netlify_secret_is_named_as_empty():
+    with pytest.raises(ConfigurationError) as found:
+        JWTGate(make_app(JWTGATE_NETLIFY_JWT_SECRET=""))
+    assert str(found.value) == (
+        "JWTGATE_NETLIFY_JWT_SECRET: set but empty; give it a value, or remove it"
+    )
+
+
+def test_a_netlify_secret_beside_a_public_key_asks_for_jwtgate_issuer(rs256):
+    with pytest.raises(ConfigurationError, match=r"^JWTGATE_ISSUER: required beside"):
+        gate_from_config(
+            {
+                "JWTGATE_NETLIFY_JWT_SECRET": "n" * 40,
+                "JWTGATE_ALGORITHMS": "RS256",
+                "JWTGATE_PUBLIC_KEY": rs256.public_pem(),
+            }
+        )
+
+
+def test_a_django_setting_is_refused_by_name_in_flask():
+    with pytest.raises(ConfigurationError, match="JWTGATE_GATE: Flask's JWTGate does not read"):
+        JWTGate(make_app(JWTGATE_GATE="myproject.gate"))
 
 
 def test_a_bad_boolean_setting_is_refused(netlify_gate):
@@ -816,14 +840,17 @@ def load_example():
 @pytest.mark.parametrize(
     ("environ", "mode"),
     [
-        ({}, "development"),
+        ({"EXAMPLE_DEVELOPMENT": "1"}, "development"),
         ({"HOME": "/root", "JWTGATE_NETLIFY_JWT_SECRET": "x" * 40}, "netlify"),
         ({"PRIVY_APP_ID": "app", "PRIVY_VERIFICATION_KEY": "pem"}, "privy"),
         ({"JWTGATE_ALGORITHMS": "RS256", "JWTGATE_JWKS_URL": "https://id/jwks"}, "custom"),
     ],
 )
 def test_the_example_picks_its_mode_from_the_environment(environ, mode):
-    settings, found = load_example().settings_from_environment(environ)
+    example = load_example()
+    settings, found = example.settings_from_environment(
+        environ, development=example.development_requested(environ)
+    )
     assert found == mode
     assert settings["JWTGATE_LOGIN_URL"] == "/login"
     assert "HOME" not in settings
@@ -836,10 +863,65 @@ def test_the_example_picks_its_mode_from_the_environment(environ, mode):
         assert settings["JWTGATE_PRIVY_VERIFICATION_KEY"] == "pem"
 
 
+@pytest.mark.parametrize(
+    "environ",
+    [{}, {"EXAMPLE_DEVELOPMENT": "0"}, {"EXAMPLE_DEVELOPMENT": ""}, {"HOME": "/root"}],
+)
+def test_the_example_refuses_to_start_unconfigured_without_the_development_flag(environ):
+    example = load_example()
+    with pytest.raises(ConfigurationError, match="no identity provider is configured") as found:
+        example.create_app(environ)
+    assert "--development" in str(found.value)
+    assert "PUBLIC development key" in str(found.value)
+
+
+def test_the_example_names_an_empty_secret_instead_of_falling_back():
+    example = load_example()
+    with pytest.raises(ConfigurationError, match="JWTGATE_NETLIFY_JWT_SECRET: set but empty"):
+        example.create_app({"JWTGATE_NETLIFY_JWT_SECRET": ""}, development=True)
+
+
 def test_the_example_development_token_is_accepted_in_development_mode():
     example = load_example()
-    app = example.create_app({})
+    app = example.create_app({}, development=True)
     token = example.development_token(email="a@example.com", roles=("admin",))
     response = app.test_client().get("/api/admin", headers=bearer(token))
     assert response.status_code == 200
     assert app.test_client().get("/api/admin", headers=bearer(token + "x")).status_code == 401
+    login = app.test_client().post("/login", data={"role": "admin"})
+    assert login.status_code == 303
+
+
+def test_a_configured_example_hands_out_no_development_logins():
+    example = load_example()
+    app = example.create_app({"JWTGATE_NETLIFY_JWT_SECRET": "x" * 40}, development=True)
+    assert app.test_client().post("/login", data={"role": "admin"}).status_code == 404
+    token = example.development_token(roles=("admin",))
+    assert app.test_client().get("/api/admin", headers=bearer(token)).status_code == 401
+
+
+def test_the_example_script_refuses_in_one_line_without_configuration(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "examples" / "flask_app" / "app.py"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("JWTGATE_", "PRIVY_")) and k != "EXAMPLE_DEVELOPMENT"
+    }
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: examples/flask_app: no identity provider")
+    assert done.stderr.count("\n") == 1
+    assert "Traceback" not in done.stderr

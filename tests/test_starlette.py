@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -467,19 +468,54 @@ def test_a_slow_jwks_server_does_not_block_other_requests():
 
 @pytest.fixture
 def no_provider(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in ("JWTGATE_NETLIFY_JWT_SECRET", "PRIVY_APP_ID", "PRIVY_VERIFICATION_KEY"):
-        monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.startswith(("JWTGATE_", "PRIVY_")) or name == "EXAMPLE_DEVELOPMENT":
+            monkeypatch.delenv(name)
     return monkeypatch
 
 
-def test_the_examples_trust_the_development_secret_by_default(no_provider):
+def test_the_examples_refuse_to_start_with_no_provider_configured(no_provider):
+    from examples.starlette_app.settings import build_gate
+    from jwtgate import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="no identity provider is configured"):
+        build_gate()
+    no_provider.setenv("EXAMPLE_DEVELOPMENT", "0")
+    with pytest.raises(ConfigurationError, match="EXAMPLE_DEVELOPMENT=1"):
+        build_gate()
+
+
+def test_the_examples_trust_the_development_secret_only_when_asked(no_provider):
     from examples.starlette_app.settings import build_gate
     from jwtgate.testing import DEVELOPMENT_SECRET
 
+    no_provider.setenv("EXAMPLE_DEVELOPMENT", "1")
     gate = build_gate()
     token = TokenFactory.netlify(secret=DEVELOPMENT_SECRET).token(sub="dev")
 
     assert gate.authenticate(headers={"Cookie": f"nf_jwt={token}"}).subject == "dev"
+
+
+def test_a_real_secret_wins_over_the_development_flag(no_provider):
+    from examples.starlette_app.settings import build_gate
+    from jwtgate import InvalidSignature
+    from jwtgate.testing import DEVELOPMENT_SECRET
+
+    no_provider.setenv("EXAMPLE_DEVELOPMENT", "1")
+    no_provider.setenv("JWTGATE_NETLIFY_JWT_SECRET", "a-netlify-site-secret-of-32-bytes-or-more")
+    gate = build_gate()
+    with pytest.raises(InvalidSignature):
+        gate.authenticate(headers=TokenFactory.netlify(secret=DEVELOPMENT_SECRET).headers())
+
+
+def test_an_empty_site_secret_is_named_not_ignored(no_provider):
+    from examples.starlette_app.settings import build_gate
+    from jwtgate import ConfigurationError
+
+    no_provider.setenv("EXAMPLE_DEVELOPMENT", "1")
+    no_provider.setenv("JWTGATE_NETLIFY_JWT_SECRET", "")
+    with pytest.raises(ConfigurationError, match="JWTGATE_NETLIFY_JWT_SECRET: set but empty"):
+        build_gate()
 
 
 def test_the_examples_trust_a_netlify_site_secret_from_the_environment(no_provider):

@@ -5,19 +5,21 @@ role (the ``/join`` page, with 403 or 401, for everyone else), and
 ``POST /hooks/identity`` takes Netlify Identity's signed events: a signup with
 a company address becomes a member (see ``identity.py``).
 
-Run it (no setup: it trusts the public development secret)::
+Run it in development mode (it trusts the PUBLIC development secret; never
+deploy it like that)::
 
-    uvicorn examples.starlette_app.app:app
+    EXAMPLE_DEVELOPMENT=1 uvicorn examples.starlette_app.app:app
 
-then mint a development token and call it::
+then mint a development token (``jwtgate mint --netlify`` signs with that
+secret) and call it::
 
-    export JWTGATE_SECRET=jwtgate-development-secret-never-use-in-production
     TOKEN=$(jwtgate mint --netlify --role admin)
     curl -H "Authorization: Bearer $TOKEN" localhost:8000/api/me
     curl --cookie "nf_jwt=$TOKEN" localhost:8000/api/admin
 
 Set ``JWTGATE_NETLIFY_JWT_SECRET`` (or ``PRIVY_APP_ID``) to trust a real
-Netlify site (or Privy app) instead: see ``settings.py``.
+Netlify site (or Privy app) instead: see ``settings.py``. With neither, and
+without ``EXAMPLE_DEVELOPMENT=1``, the app refuses to start.
 """
 
 from __future__ import annotations
@@ -99,17 +101,21 @@ async def page(request: Request) -> HTMLResponse:
     return HTMLResponse(body)
 
 
+routes = [
+    Route("/", home),
+    Route("/api/me", me),
+    Route("/api/admin", admin),
+    WebSocketRoute("/ws/echo", echo),
+    Route("/join", page),
+    Route("/admin/{rest:path}", page),
+    Route("/members/{rest:path}", page),
+]
+hooks = identity_hooks()
+if hooks is not None:
+    routes.append(Route("/hooks/identity", hooks.asgi, methods=["POST"]))
+
 app = Starlette(
-    routes=[
-        Route("/", home),
-        Route("/api/me", me),
-        Route("/api/admin", admin),
-        WebSocketRoute("/ws/echo", echo),
-        Route("/hooks/identity", identity_hooks().asgi, methods=["POST"]),
-        Route("/join", page),
-        Route("/admin/{rest:path}", page),
-        Route("/members/{rest:path}", page),
-    ],
+    routes=routes,
     middleware=[gate_middleware(gate, rules=redirect_rules(RULES_FILE.read_text()))],
     lifespan=lifespan,
 )

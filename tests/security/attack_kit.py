@@ -1,14 +1,16 @@
-"""Tools for the attack suite: raw token building, keys, the three ways a request is run.
+"""Tools for the attack suite: raw token building, keys, the four ways a request is run.
 
 Every attack request goes through the public API (``Gate.authenticate`` and
-the decorators' ``check_access`` rule), the WSGI adapter around a Flask app
-and the ASGI adapter around a Starlette app; each path reports the same
-``Outcome`` so one table of expectations serves all three.
+the decorators' ``check_access`` rule), the WSGI adapter around a Flask app,
+the ASGI adapter around a Starlette app and Django's middleware in Django's
+own WSGI handler; each path reports the same ``Outcome`` so one table of
+expectations serves all four.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -17,6 +19,7 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -250,10 +253,74 @@ def run_asgi(gate: Gate, req: Req, route: str) -> Outcome:
     )
 
 
+@functools.cache
+def django_urls() -> ModuleType:
+    """The URLconf of the Django path (a module object: Django caches resolvers by it)."""
+    from django.http import HttpResponse
+    from django.urls import path
+
+    @require_auth
+    def auth(request: Any) -> HttpResponse:
+        _record("django:auth")
+        return HttpResponse("ok")
+
+    @require_roles("admin")
+    def admin(request: Any) -> HttpResponse:
+        _record("django:admin")
+        return HttpResponse("ok")
+
+    module = ModuleType("attack_urls")
+    module.urlpatterns = [path("auth", auth), path("admin", admin)]  # type: ignore[attr-defined]
+    return module
+
+
+def run_django(gate: Gate, req: Req, route: str) -> Outcome:
+    """Django's own WSGI handler, ``jwtgate.django.GateMiddleware`` its only middleware."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import override_settings
+    from werkzeug.test import EnvironBuilder
+
+    from tests.django_project import configure
+
+    configure()
+    environ = EnvironBuilder(
+        path=f"/{route}",
+        method=req.method,
+        headers=list(req.headers),
+        query_string=req.query,
+        base_url="http://localhost/",
+    ).get_environ()
+    started: list[str] = []
+    headers: list[tuple[str, str]] = []
+
+    def start_response(status: str, response_headers: Any, exc_info: Any = None) -> None:
+        started.append(status)
+        headers.extend(response_headers)
+
+    with override_settings(
+        MIDDLEWARE=["jwtgate.django.GateMiddleware"],
+        ROOT_URLCONF=django_urls(),
+        JWTGATE_GATE=gate,
+        JWTGATE_NETLIFY_JWT_SECRET=None,
+        ALLOWED_HOSTS=["localhost"],
+    ):
+        result = WSGIHandler()(environ, start_response)
+        raw = b"".join(result)
+        result.close()
+    text = raw.decode("utf-8", "replace")
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    challenge = next((v for n, v in headers if n.lower() == "www-authenticate"), None)
+    return Outcome(int(started[0][:3]), challenge, body, text + str(headers))
+
+
 RUNNERS: dict[str, Callable[[Gate, Req, str], Outcome]] = {
     "api": run_api,
     "wsgi": run_wsgi,
     "asgi": run_asgi,
+    "django": run_django,
 }
 
 

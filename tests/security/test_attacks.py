@@ -1,4 +1,4 @@
-"""The attack suite: every case is refused the same way by the API, WSGI and ASGI.
+"""The attack suite: every case is refused the same way by the API, WSGI, ASGI and Django.
 
 Each row of ``ATTACKS`` names a hostile request (or a short scenario ending in
 one) and the exact answer it must get: status and RFC 6750 error code, read
