@@ -342,20 +342,13 @@ def _settings(config: Mapping[str, Any]) -> Settings:
 
 
 def _rules_file(app: Flask, settings: Settings) -> RuleTable | None:
-    """The rules ``JWTGATE_RULES_FILE`` names: netlify.toml if it ends in .toml, else _redirects."""
+    """The rules ``JWTGATE_RULES_FILE`` names, relative to the app's folder."""
     name = settings.text("JWTGATE_RULES_FILE")
     if name is None:
         return None
-    from .netlify import redirect_rules, toml_rules
+    from .netlify import rules_file
 
-    path = os.path.join(app.root_path, name)
     try:
-        with open(path, encoding="utf-8") as file:
-            text = file.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"JWTGATE_RULES_FILE: cannot read {path}: {exc}") from None
-    try:
-        rules = toml_rules(text) if path.endswith(".toml") else redirect_rules(text)
+        return RuleTable(rules_file(os.path.join(app.root_path, name)))
     except ConfigurationError as exc:
-        raise ConfigurationError(f"JWTGATE_RULES_FILE ({path}): {exc}") from None
-    return RuleTable(rules)
+        raise ConfigurationError(f"JWTGATE_RULES_FILE: {exc}") from None

@@ -86,6 +86,8 @@ DJANGO_SETTINGS: Mapping[str, str] = {
     "JWTGATE_REJECT_INVALID": _REJECT_INVALID,
     "JWTGATE_REQUEST_USER": "true: request.user is the jwtgate user (only without "
     "django.contrib.auth's AuthenticationMiddleware)",
+    "JWTGATE_RULES_FILE": _RULES_FILE + " (absolute, or relative to BASE_DIR)",
+    "JWTGATE_RULES": "path rules in code: a list of jwtgate.rules.Rule",
 }
 
 #: Every setting any part of jwtgate reads, with what it means.

@@ -416,7 +416,7 @@ def test_flask_names_the_setting_and_the_line_of_a_bad_rule(tmp_path, gate):
     (tmp_path / "_redirects").write_text("/ok  /fine\n/api/*  https://x.example/:splat  200\n")
     app = flask_app(tmp_path, gate, JWTGATE_RULES_FILE="_redirects")
     with pytest.raises(
-        ConfigurationError, match=r"JWTGATE_RULES_FILE \(.*_redirects\): _redirects line 2: proxy"
+        ConfigurationError, match=r"JWTGATE_RULES_FILE: .*/_redirects: _redirects line 2: proxy"
     ):
         JWTGate(app, gate)
 

@@ -19,7 +19,7 @@ from .hooks import (
     WebhookError,
     WebhookVerifier,
 )
-from .redirects import RulesError, redirect_rules, toml_rules
+from .redirects import RulesError, redirect_rules, rules_file, toml_rules
 
 __all__ = [
     "SIGNATURE_HEADER",
@@ -30,5 +30,6 @@ __all__ = [
     "WebhookError",
     "WebhookVerifier",
     "redirect_rules",
+    "rules_file",
     "toml_rules",
 ]

@@ -20,6 +20,7 @@ separated by commas.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -29,7 +30,7 @@ from ..errors import ConfigurationError
 from ..logs import logger
 from ..rules import Rule
 
-__all__ = ["RulesError", "redirect_rules", "toml_rules"]
+__all__ = ["RulesError", "redirect_rules", "rules_file", "toml_rules"]
 
 _STATUS = re.compile(r"(\d+)(!?)\Z")
 # Netlify's condition names, capitalised or not (and nothing else: "ROLE" is unknown).
@@ -128,6 +129,24 @@ def toml_rules(text: str, *, skip_unsupported: bool = False) -> list[Rule]:
             skippable = refused.unsupported and not gates
             _refuse(f"{where}: {refused}", line, skippable, skip_unsupported)
     return rules
+
+
+def rules_file(path: str | os.PathLike[str], *, skip_unsupported: bool = False) -> list[Rule]:
+    """The rules of a file: ``toml_rules`` for a name ending in ``.toml``, else ``redirect_rules``.
+
+    A file that cannot be read raises ``ConfigurationError`` naming it.
+    """
+    name = os.fspath(path)
+    try:
+        with open(name, encoding="utf-8") as file:
+            text = file.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"cannot read {name}: {exc}") from None
+    read = toml_rules if name.endswith(".toml") else redirect_rules
+    try:
+        return read(text, skip_unsupported=skip_unsupported)
+    except RulesError as exc:
+        raise RulesError(f"{name}: {exc}", line=exc.line, unsupported=exc.unsupported) from None
 
 
 def _refuse(message: str, line: int | None, skippable: bool, skip: bool) -> None:
