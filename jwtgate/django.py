@@ -297,7 +297,9 @@ class GateMiddleware:
             return self.__acall__(request)
         view = DjangoView(request)
         try:
-            auth = self._auth(request, view, self.gate.authenticate(view))
+            auth = self._auth(
+                request, view, None if is_preflight(request.META) else self.gate.authenticate(view)
+            )
         except AuthError as error:
             refused = self._refused(request, view, error)
             if isinstance(refused, HttpResponse):
@@ -316,7 +318,8 @@ class GateMiddleware:
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         view = DjangoView(request)
         try:
-            auth = self._auth(request, view, await self.gate.authenticate_async(view))
+            user = None if is_preflight(request.META) else await self.gate.authenticate_async(view)
+            auth = self._auth(request, view, user)
         except AuthError as error:
             refused = self._refused(request, view, error)
             if isinstance(refused, HttpResponse):
@@ -342,7 +345,9 @@ class GateMiddleware:
 
     def _auth(self, request: HttpRequest, view: DjangoView, user: User | None) -> RequestAuth:
         if is_preflight(request.META):
-            auth = PREFLIGHT_AUTH if user is None else RequestAuth(user, None, True)
+            # Anonymous, its token unread, as in every adapter: the decorators refuse it
+            # like any anonymous request; the project's CORS layer answers it.
+            auth = PREFLIGHT_AUTH
         else:
             auth = ANONYMOUS_AUTH if user is None else RequestAuth(user)
         self._attach(request, auth, None if user is None else user.source)
@@ -351,10 +356,9 @@ class GateMiddleware:
     def _refused(
         self, request: HttpRequest, view: DjangoView, error: AuthError
     ) -> RequestAuth | HttpResponse:
-        preflight = is_preflight(request.META)
-        if self.reject_invalid and not preflight:
+        if self.reject_invalid:
             return error_response(error)
-        auth = RequestAuth(error=error, preflight=preflight)
+        auth = RequestAuth(error=error)
         self._attach(request, auth, _source_of(self.gate, view))
         return auth
 

@@ -28,12 +28,15 @@ from .context import _current
 from .errors import AuthError, ConfigurationError
 from .gate import Gate
 from .logs import logger
+from .routes import check_flask_app
 from .rules import Rule, RuleTable, rule_table
+from .rules_wsgi import RulesApp
 from .settings import FLASK_SETTINGS, GATE_SETTINGS, Settings
 from .user import AnonymousUser, User
 from .wsgi import USER_KEY, GateMiddleware
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
     from werkzeug.wrappers import Response
 
 __all__ = [
@@ -124,8 +127,15 @@ class JWTGate:
         reject = self.reject_invalid
         if reject is None:
             reject = settings.flag("JWTGATE_REJECT_INVALID") or False
+        check_flask_app(app)  # routes registered so far; the rest at the first request
+        first = _CheckRoutesFirst(app, app.wsgi_app)
         rules = self.rules if self.rules is not None else _rules_file(app, settings)
-        middleware = GateMiddleware(app.wsgi_app, gate, reject_invalid=reject, rules=rules)
+        middleware = GateMiddleware(first, gate, reject_invalid=reject, rules=rules)
+        # What calls the check, and steps past it once it passes: the rules, when
+        # there are any (they must stay in front of the app), else the middleware.
+        first.middleware = (
+            middleware if middleware.rules is None else cast("RulesApp", middleware.app)
+        )
         app.wsgi_app = middleware  # type: ignore[method-assign]
         app.extensions[EXTENSION_KEY] = JWTGateState(
             extension=self,
@@ -142,6 +152,29 @@ class JWTGate:
     def gate(self) -> Gate:
         """The ``Gate`` of the app given at construction, else of the current app."""
         return get_state(self._app).gate
+
+
+class _CheckRoutesFirst:
+    """What the extension's middleware calls until the app's first request.
+
+    Routes are usually added after ``JWTGate(app)``, so the decorator-order
+    trap (see ``jwtgate.routes``) is looked for again when the app first
+    serves: a route serving an unprotected original raises
+    ``ConfigurationError`` (the server logs it and answers 500), on every
+    request until the app is fixed. Once the check passes this steps aside,
+    so later requests pay nothing for it.
+    """
+
+    middleware: GateMiddleware | RulesApp  # what calls this, set by init_app
+
+    def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
+        self.flask_app = app
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        check_flask_app(self.flask_app)
+        self.middleware.app = self.wsgi_app
+        return self.wsgi_app(environ, start_response)
 
 
 def get_state(app: Flask | None = None) -> JWTGateState:
@@ -184,14 +217,16 @@ def client_context() -> dict[str, Any]:
     """The request as Netlify Functions see it in ``context.clientContext``.
 
     ``{"identity": {"url": ...}, "user": <claims>}``; ``"user"`` is absent for
-    an anonymous request, as on Netlify. The identity URL is
-    ``JWTGATE_NETLIFY_IDENTITY_URL`` (or the netlify preset's
-    ``identity_url``), else this site's ``/.netlify/identity``. Netlify's
-    short-lived admin ``identity.token`` is not reproduced.
+    an anonymous request, as on Netlify. The identity URL comes only from the
+    configuration: ``JWTGATE_NETLIFY_IDENTITY_URL``, or the netlify preset's
+    ``identity_url``; without one ``"identity"`` is absent. It is never built
+    from the request's ``Host``, which the client chooses, since ported
+    handlers call that URL with admin credentials. Netlify's short-lived admin
+    ``identity.token`` is not reproduced.
     """
     user = _load_user()
-    url = get_state().identity_url or request.host_url + ".netlify/identity"
-    context: dict[str, Any] = {"identity": {"url": url}}
+    url = get_state().identity_url
+    context: dict[str, Any] = {} if url is None else {"identity": {"url": url}}
     if user.is_authenticated:
         context["user"] = _thaw(user.claims)
     return context

@@ -207,19 +207,23 @@ def test_async_views_are_protected_too(client, netlify):
     assert response.json == {"admin": "b"}
 
 
-def test_a_preflight_reaches_a_protected_view(netlify_gate):
+def test_a_forged_preflight_never_runs_a_route_that_lists_options(netlify_gate):
     app = Flask("cors")
     JWTGate(app, netlify_gate)
+    runs = []
 
     @app.route("/api", methods=["GET", "OPTIONS"], provide_automatic_options=False)
     @require_auth
     def api():
+        runs.append(1)
         return "answered"
 
     response = app.test_client().options("/api", headers={"Access-Control-Request-Method": "GET"})
-    assert response.status_code == 200
-    assert response.get_data(as_text=True) == "answered"
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert response.json["error"] == "missing_token"
     assert app.test_client().options("/api").status_code == 401
+    assert runs == []
 
 
 def test_reject_invalid_refuses_bad_tokens_on_public_views(netlify, netlify_gate):
@@ -289,7 +293,6 @@ def test_the_template_context_processor_can_be_turned_off(netlify_gate):
 def test_client_context_has_the_netlify_functions_shape(client, netlify):
     token = netlify.token(sub="u1", roles=["admin"], email="u1@example.com")
     context = client.get("/context", headers=bearer(token)).json
-    assert context["identity"] == {"url": "http://localhost/.netlify/identity"}
     user = context["user"]
     assert user["sub"] == "u1"
     assert user["email"] == "u1@example.com"
@@ -297,9 +300,19 @@ def test_client_context_has_the_netlify_functions_shape(client, netlify):
 
 
 def test_client_context_has_no_user_when_anonymous(client):
-    assert client.get("/context").json == {
-        "identity": {"url": "http://localhost/.netlify/identity"}
-    }
+    assert "user" not in client.get("/context").json
+
+
+def test_client_context_never_builds_the_identity_url_from_the_host(client, netlify):
+    # Ported handlers call identity.url with admin credentials: a client-chosen Host
+    # would send them to the attacker. Without a configured URL there is no identity.
+    token = netlify.token(sub="u1")
+    headers = {**bearer(token), "Host": "attacker.example"}
+    context = client.get("/context", headers=headers).json
+    assert "identity" not in context
+    assert "attacker.example" not in json.dumps(context)
+    assert context["user"]["sub"] == "u1"
+    assert client.get("/context", headers={"Host": "attacker.example"}).json == {}
 
 
 def test_client_context_claims_are_plain_mutable_copies(app, netlify):
@@ -323,9 +336,8 @@ def test_client_context_identity_url_from_settings_or_preset(netlify):
         JWTGATE_NETLIFY_IDENTITY_URL="https://site.example/.netlify/identity",
     )
     JWTGate(app)
-    assert app.test_client().get("/context").json["identity"]["url"] == (
-        "https://site.example/.netlify/identity"
-    )
+    answer = app.test_client().get("/context", headers={"Host": "attacker.example"})
+    assert answer.json["identity"] == {"url": "https://site.example/.netlify/identity"}
     gate = Gate(
         issuers=[
             presets.netlify(jwt_secret="s" * 32, identity_url="https://preset.example/.netlify/id")
@@ -925,3 +937,37 @@ def test_the_example_script_refuses_in_one_line_without_configuration(tmp_path):
     assert done.stderr.startswith("error: examples/flask_app: no identity provider")
     assert done.stderr.count("\n") == 1
     assert "Traceback" not in done.stderr
+
+
+# --- the extension forgotten ------------------------------------------------------------------
+
+
+def test_a_decorated_view_without_the_extension_names_jwtgate_app_as_the_fix():
+    app = Flask("forgot")
+    app.config["PROPAGATE_EXCEPTIONS"] = True
+
+    @app.get("/me")
+    @require_auth
+    def me():
+        return "never"
+
+    with pytest.raises(RuntimeError, match=r"JWTGate\(app\).*init_app\(app\)"):
+        app.test_client().get("/me")
+
+
+def test_a_method_view_lists_the_decorator_in_its_decorators(netlify, netlify_gate):
+    from flask.views import MethodView
+
+    class Items(MethodView):
+        decorators = [require_roles("admin")]  # noqa: RUF012 - Flask's own spelling
+
+        def get(self):
+            return {"by": current_user.subject}
+
+    app = Flask("views")
+    JWTGate(app, netlify_gate)
+    app.add_url_rule("/items", view_func=Items.as_view("items"))
+    client = app.test_client()
+    assert client.get("/items").status_code == 401
+    response = client.get("/items", headers=bearer(netlify.token(sub="ada", roles=["admin"])))
+    assert response.json == {"by": "ada"}

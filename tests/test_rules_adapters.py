@@ -435,3 +435,16 @@ def test_flask_a_misspelt_rules_setting_is_caught(tmp_path, gate):
     app = flask_app(tmp_path, gate, JWTGATE_RULE_FILE="_redirects")
     with pytest.raises(ConfigurationError, match="did you mean JWTGATE_RULES_FILE"):
         JWTGate(app, gate)
+
+
+def test_flask_rules_stay_in_front_after_the_first_request_checks_routes(tmp_path, gate):
+    # The extension's first-request route check steps aside once it passes; the rules,
+    # in front of it, must stay: every request is decided, not only the first.
+    from jwtgate.flask import JWTGate
+
+    app = flask_app(tmp_path, gate)
+    JWTGate(app, gate, rules=RULES)
+    client = app.test_client()
+    assert client.get("/public").status_code == 200  # reaches the app: the check passes
+    for _ in range(3):
+        assert client.get("/admin/x").headers["Location"] == "/login"

@@ -21,7 +21,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient, WebSocketDenialResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from jwtgate import Gate, Issuer, MissingToken
+from jwtgate import ConfigurationError, Gate, Issuer, MissingToken
 from jwtgate.asgi import GateMiddleware
 from jwtgate.decorators import require_auth, require_roles
 from jwtgate.keys import KeySource, VerificationKey, load_secret
@@ -547,3 +547,67 @@ def test_the_examples_trust_a_privy_app_from_the_environment(no_provider):
     user = gate.authenticate(headers={"privy-id-token": privy_tokens.token(sub="did:privy:1")})
     assert user is not None
     assert user.subject == "did:privy:1"
+
+
+# --- class-based endpoints ------------------------------------------------------------------
+
+
+def test_a_decorated_http_endpoint_class_serves_users_and_refuses_the_rest(gate, tokens):
+    from starlette.endpoints import HTTPEndpoint
+
+    runs: list[str] = []
+
+    @require_roles("admin")
+    class Items(HTTPEndpoint):
+        """The items."""
+
+        async def get(self, request: Request) -> JSONResponse:
+            runs.append("get")
+            return JSONResponse({"by": request.user.subject})
+
+        def delete(self, request: Request) -> PlainTextResponse:
+            runs.append("delete")
+            return PlainTextResponse("deleted")
+
+    assert issubclass(Items, HTTPEndpoint)
+    assert (Items.__name__, Items.__doc__) == ("Items", "The items.")
+    app = Starlette(routes=[Route("/items", Items)], middleware=[gate_middleware(gate)])
+    client = TestClient(app)
+    assert client.get("/items").status_code == 401
+    assert client.delete("/items", headers=tokens.headers(roles=["user"])).status_code == 403
+    assert runs == []
+    admin = tokens.headers(sub="ada", roles=["admin"])
+    assert client.get("/items", headers=admin).json() == {"by": "ada"}
+    assert client.delete("/items", headers=admin).text == "deleted"
+    assert runs == ["get", "delete"]
+
+
+def test_a_decorated_websocket_endpoint_class_is_refused_before_accept(gate, tokens):
+    from starlette.endpoints import WebSocketEndpoint
+
+    @require_auth
+    class Echo(WebSocketEndpoint):
+        encoding = "text"
+
+        async def on_receive(self, websocket: WebSocket, data: Any) -> None:
+            await websocket.send_text(f"{websocket.user.subject}: {data}")
+
+    app = Starlette(routes=[WebSocketRoute("/echo", Echo)], middleware=[gate_middleware(gate)])
+    client = TestClient(app)
+    with pytest.raises(WebSocketDenialResponse) as denied, client.websocket_connect("/echo"):
+        pass
+    assert denied.value.status_code == 401
+    with client.websocket_connect("/echo", headers=tokens.headers(sub="ada")) as ws:
+        ws.send_text("hi")
+        assert ws.receive_text() == "ada: hi"
+
+
+def test_decorating_another_kind_of_class_is_refused_when_decorated():
+    class NotAnEndpoint:
+        def __call__(self) -> str:
+            return "x"
+
+    with pytest.raises(ConfigurationError, match=r"cannot protect the class .*NotAnEndpoint"):
+        require_auth(NotAnEndpoint)
+    with pytest.raises(ConfigurationError, match=r"decorators = \[\.\.\.\]"):
+        require_roles("admin")(NotAnEndpoint)

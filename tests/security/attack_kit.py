@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import get_default_algorithms
 
 from jwtgate import AuthError, Gate, require_auth, require_roles
-from jwtgate.context import ANONYMOUS, RequestAuth, reset_auth, set_auth
+from jwtgate.context import ANONYMOUS, PREFLIGHT_AUTH, RequestAuth, reset_auth, set_auth
 from jwtgate.sources import MappingView
 from jwtgate.testing import TokenFactory
 from tests.asgi_helpers import http_scope, run
@@ -155,11 +155,14 @@ def api_admin_view() -> None:
 def run_api(gate: Gate, req: Req, route: str) -> Outcome:
     """``Gate.authenticate`` then the decorator, as an adapter would run them."""
     view = MappingView(list(req.headers), query_string=req.query, method=req.method)
-    try:
-        user = gate.authenticate(view)
-        auth = RequestAuth(user=user if user is not None else ANONYMOUS)
-    except AuthError as exc:
-        auth = RequestAuth(error=exc)
+    if req.method == "OPTIONS" and view.header_values("access-control-request-method"):
+        auth = PREFLIGHT_AUTH  # as both adapters: a CORS preflight is anonymous, unread
+    else:
+        try:
+            user = gate.authenticate(view)
+            auth = RequestAuth(user=user if user is not None else ANONYMOUS)
+        except AuthError as exc:
+            auth = RequestAuth(error=exc)
     token = set_auth(auth)
     try:
         (api_admin_view if route == "admin" else api_auth_view)()
@@ -177,13 +180,15 @@ def flask_app(gate: Gate) -> Any:
 
     app = Flask("attack")
 
-    @app.route("/auth", methods=["GET", "POST"])
+    # OPTIONS listed, as a Django function view accepts every method: a forged
+    # CORS preflight must reach no protected view.
+    @app.route("/auth", methods=["GET", "POST", "OPTIONS"])
     @require_auth
     def auth() -> str:
         _record("wsgi:auth")
         return "ok"
 
-    @app.route("/admin", methods=["GET", "POST"])
+    @app.route("/admin", methods=["GET", "POST", "OPTIONS"])
     @require_roles("admin")
     def admin() -> str:
         _record("wsgi:admin")
@@ -230,8 +235,8 @@ def starlette_app(gate: Gate) -> Any:
 
     return Starlette(
         routes=[
-            Route("/auth", auth, methods=["GET", "POST"]),
-            Route("/admin", admin, methods=["GET", "POST"]),
+            Route("/auth", auth, methods=["GET", "POST", "OPTIONS"]),
+            Route("/admin", admin, methods=["GET", "POST", "OPTIONS"]),
         ],
         middleware=[Middleware(GateMiddleware, gate=gate)],
     )
