@@ -3,7 +3,8 @@
 Routes: ``/`` (public page), ``GET /comments`` (public), ``POST /comments``
 (logged-in users), ``/me`` and ``/api/me`` (who you are), ``/admin`` and
 ``/api/admin`` (role ``admin``), ``/api/context`` (Netlify Functions'
-``clientContext``), ``/login`` and ``/logout``.
+``clientContext``), ``/login`` and ``/logout``; with flask-sock installed, the
+websocket ``/ws/echo`` (logged-in users).
 
 Settings come from the environment, in the ``JWTGATE_*`` names of
 ``jwtgate.settings`` (docs/settings.md): ``JWTGATE_NETLIFY_JWT_SECRET`` for a
@@ -37,6 +38,11 @@ from jwtgate.flask import JWTGate, client_context, current_user, safe_next_url
 from jwtgate.netlify import HookResponse, IdentityEvent, IdentityHooks
 from jwtgate.settings import Settings, settings_of
 from jwtgate.testing import DEVELOPMENT_SECRET
+
+try:  # /ws/echo needs flask-sock (pip install flask-sock); the rest of the app does not
+    from flask_sock import Sock
+except ImportError:  # pragma: no cover
+    Sock = None
 
 MAX_COMMENT = 500
 MAX_COMMENTS = 100
@@ -142,9 +148,11 @@ def create_app(environ: Mapping[str, str] | None = None, *, development: bool = 
     @require_auth
     def add_comment() -> Any:
         # jwtgate already refuses a cross-site POST authenticated by the nf_jwt cookie
-        # (no same-origin evidence: 403 csrf_rejected); this view takes JSON only.
-        data = request.get_json(silent=True)
-        if not request.is_json or not isinstance(data, dict):
+        # (no same-origin evidence: 403 csrf_rejected). Scripts send JSON; the page's
+        # own form sends a form and is sent back to the page.
+        from_form = request.mimetype == "application/x-www-form-urlencoded"
+        data = request.form if from_form else request.get_json(silent=True)
+        if not (from_form or request.is_json) or not isinstance(data, Mapping):
             return {"error": 'send JSON: {"text": "..."}'}, 415
         text = data.get("text")
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_COMMENT:
@@ -158,6 +166,8 @@ def create_app(environ: Mapping[str, str] | None = None, *, development: bool = 
         with lock:
             comments.append(comment)
             del comments[:-MAX_COMMENTS]
+        if from_form:
+            return redirect("/", 303)
         return comment, 201
 
     @app.get("/me")
@@ -217,6 +227,21 @@ def create_app(environ: Mapping[str, str] | None = None, *, development: bool = 
         response = redirect("/", 303)
         response.delete_cookie("nf_jwt", httponly=True, samesite="Lax")
         return response
+
+    if Sock is not None:
+        sock = Sock(app)
+
+        @sock.route("/ws/echo")
+        @require_auth
+        def echo(ws: Any) -> None:
+            """Echoes text for a verified user, as the Starlette example's ``/ws/echo`` does.
+
+            A browser sends the ``nf_jwt`` cookie with the handshake (a page cannot
+            set ``Authorization`` on a websocket); jwtgate refuses a cookie
+            handshake opened by another site's page.
+            """
+            while True:
+                ws.send(f"{current_user.subject}: {ws.receive()}")
 
     add_members_area(app, environ)
     return app

@@ -299,9 +299,20 @@ def test_a_cross_site_post_with_the_cookie_is_refused(dev_server, tokens):
             "Origin": f"http://127.0.0.1:{dev_server.port}",
             "Content-Type": "application/x-www-form-urlencoded",
         },
-        body="text=not-json",
+        body="text=from+the+page%27s+form",
     )
-    assert form.status == 415
+    assert form.status == 303  # the page's own form: posted, and back to the page
+    assert form.headers["Location"] == "/"
+    assert any(
+        c["text"] == "from the page's form" for c in dev_server.request(path="/comments").json
+    )
+    plain = dev_server.request(
+        "POST",
+        "/comments",
+        headers={**cookie, "Origin": f"http://127.0.0.1:{dev_server.port}"},
+        body="text",
+    )
+    assert plain.status == 415
 
 
 def test_client_context_has_the_netlify_functions_shape(dev_server, tokens):
