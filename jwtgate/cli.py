@@ -150,7 +150,9 @@ def _oidc_preset(args: argparse.Namespace, key: Any) -> Issuer:
 
     if not args.issuer:
         raise UsageError("--preset oidc needs --issuer URL")
-    return oidc(args.issuer, audience=args.audience or None)
+    if not args.audience:
+        raise UsageError("--preset oidc needs --audience (the API's audience)")
+    return oidc(args.issuer, audience=args.audience)
 
 
 #: ``verify --preset NAME``: how each preset is built from the command's flags.
