@@ -181,9 +181,13 @@ class GateMiddleware:
         # the gate's cache holds this very user, unexpired, and it is not revoked.
         self._cached = gate._cache._entries.get
         self._clock = gate._clock
-        self._is_revoked = gate._is_revoked
+        self._is_revoked = gate._is_revoked_on_loop  # never blocks the event loop
         self._wanted, self._key = _key_plan(gate)
         self._csrf = gate.cookie_csrf
+        # With an observer: cache hits counted inline, each request's user handed over.
+        self._reporter = gate._reporter
+        self._hits = None if self._reporter is None else self._reporter.tally
+        self._on_user = None if self._reporter is None else self._reporter.on_user
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -227,12 +231,16 @@ class GateMiddleware:
                     )
                 ):
                     entry = None
+                elif entry is not None and self._hits is not None and entry[3] is not None:
+                    next(self._hits[entry[3].issuer])
         if entry is None:
             entry = await self._authenticate(scope, raw)
         if kind == "websocket" and self._csrf is not None:
             entry = self._check_websocket_origin(scope, entry, self._csrf)
         auth = entry[1]
         error = auth.error
+        if self._on_user is not None and entry[3] is not None:
+            self._on_user(entry[3])
         scope = dict(scope)
         scope["user"] = auth.user
         scope["auth"] = entry[2]
@@ -260,6 +268,8 @@ class GateMiddleware:
                 except AuthError as exc:
                     if started:
                         raise
+                    if self._reporter is not None:
+                        self._reporter.refused_user(exc, auth.user)
                     await _send_http_error(send, exc)
             else:
                 await self._websocket(scope, receive, send)
