@@ -71,10 +71,12 @@ Outcome = Literal["revoked", "not_revoked", "fail_open"]
 
 
 class RevocationError(Exception):
-    """A revocation could not be recorded in the shared store (it is unreachable).
+    """A change to the shared store was not confirmed (Redis is unreachable or too slow).
 
-    The process that asked refuses the token anyway; other processes do not
-    know of it. The message names the store's host, never its password.
+    The process that asked applies it anyway; other processes may not know
+    of it, or learn of it later if Redis still carries it out: revoking is
+    idempotent, so try again. The message names the store's host, never its
+    password.
     """
 
 
@@ -118,14 +120,36 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _issued_by(user: User, cutoff: float, lifetime: float) -> bool:
+    """Whether ``user``'s token may have been issued at or before ``cutoff``.
+
+    By its ``iat``. A token without ``iat`` can't show when it was issued:
+    it counts as issued before unless it expires later than a token issued
+    at ``cutoff`` with the longest lifetime could (``lifetime``).
+    """
+    claims = user.claims
+    iat = claims.get("iat")
+    if isinstance(iat, int | float) and not isinstance(iat, bool):
+        return iat <= cutoff
+    exp = claims.get("exp")
+    if isinstance(exp, int | float) and not isinstance(exp, bool):
+        return exp <= cutoff + lifetime
+    return True
+
+
 class RevocationStore:
     """What both stores share: the API, and the in-memory copy every check reads.
 
-    A subject revocation refuses the subject's tokens whose ``iat`` is at or
-    before the moment of revocation, and every token of the subject that has
-    no ``iat`` (nothing shows it was issued after), until ``restore_subject``
-    or until ``max_token_lifetime`` has passed. A session revocation refuses
-    every token carrying that session id (``sid`` or ``session_id``).
+    A subject revocation refuses the subject's tokens (from any issuer)
+    whose ``iat`` is at or before the moment of revocation, until
+    ``restore_subject`` or until ``max_token_lifetime`` has passed, which
+    must be at least the longest lifetime of a token. A token without
+    ``iat`` (Netlify Identity's) is refused unless its ``exp`` is later than
+    revocation time + ``max_token_lifetime``: set that to the provider's
+    token lifetime (3600 for Netlify) and a user who signs in again after
+    the revocation is let in; a token without ``iat`` nor ``exp`` is
+    refused. A session revocation refuses every token carrying that session
+    id (``sid`` or ``session_id``, ``session_claims``).
     """
 
     on_error: OnError = "deny"
@@ -249,10 +273,12 @@ class RevocationStore:
         subjects = self._subjects
         if subjects:
             found = subjects.get(user.subject)  # type: ignore[arg-type]
-            if found is not None and found[1] > self._clock():
-                iat = user.claims.get("iat")
-                if isinstance(iat, bool) or not isinstance(iat, int | float) or iat <= found[0]:
-                    return True
+            if (
+                found is not None
+                and found[1] > self._clock()
+                and _issued_by(user, found[0], self.max_token_lifetime)
+            ):
+                return True
         sessions = self._sessions
         if sessions:
             claims = user.claims
@@ -551,7 +577,7 @@ class RedisRevocations(RevocationStore):
                 pipe.publish(self.channel, message)
                 pipe.execute()
         except Exception as exc:
-            raise RevocationError(self._failure("record the revocation", exc)) from None
+            raise RevocationError(self._failure("recorded", exc)) from None
 
     def _erase(self, kind: str, ident: str) -> None:
         self._forget(kind, ident)
@@ -562,7 +588,7 @@ class RedisRevocations(RevocationStore):
                 pipe.publish(self.channel, message)
                 pipe.execute()
         except Exception as exc:
-            raise RevocationError(self._failure("remove the revocation", exc)) from None
+            raise RevocationError(self._failure("removed", exc)) from None
 
     async def _record_async(
         self, kind: str, ident: str, at: float | None, until: float | None
@@ -581,7 +607,7 @@ class RedisRevocations(RevocationStore):
                     pipe.publish(self.channel, message)
                     await pipe.execute()
         except Exception as exc:
-            raise RevocationError(self._failure("record the revocation", exc)) from None
+            raise RevocationError(self._failure("recorded", exc)) from None
 
     async def _erase_async(self, kind: str, ident: str) -> None:
         self._forget(kind, ident)
@@ -593,7 +619,7 @@ class RedisRevocations(RevocationStore):
                     pipe.publish(self.channel, message)
                     await pipe.execute()
         except Exception as exc:
-            raise RevocationError(self._failure("remove the revocation", exc)) from None
+            raise RevocationError(self._failure("removed", exc)) from None
 
     def _entry(
         self, kind: str, ident: str, at: float | None, until: float | None
@@ -611,7 +637,10 @@ class RedisRevocations(RevocationStore):
         return f"{self.prefix}revoked:{kind}:{ident}"
 
     def _failure(self, doing: str, exc: BaseException) -> str:
-        return f"could not {doing} at {self.location}: {_reason(exc)}"
+        return (
+            f"could not confirm the change at {self.location} ({_reason(exc)}): "
+            f"it may not be {doing}; try again"
+        )
 
     # --- clients -----------------------------------------------------------------------
 
