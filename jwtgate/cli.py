@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from . import cli_revoke
 from .errors import AuthError, ConfigurationError
 from .gate import Gate
 from .issuer import Issuer
@@ -325,6 +326,7 @@ def _parser(prog: str = "jwtgate") -> argparse.ArgumentParser:
     demo.add_argument(
         "--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0: any free port)"
     )
+    cli_revoke.add_parser(commands)
     return parser
 
 
@@ -345,6 +347,8 @@ def main(
             return cmd_verify(args, out, inp)
         if args.command == "demo":
             return cmd_demo(args, out)
+        if args.command == "revoke":
+            return cli_revoke.run(args, out, err, lambda value: _read_token(value, inp))
         return cmd_mint(args, out, inp, err)
     except (UsageError, ConfigurationError, AuthError) as error:
         message = error.description if isinstance(error, AuthError) else str(error)
