@@ -84,13 +84,19 @@ class Observer:
 
     def flush(self) -> None:
         """Deliver the cache hits counted since the last flush to ``accepted``."""
-        for tally in list(_TALLIES.get(self, ())):
+        links = _TALLIES.get(self, [])
+        for link in list(links):
+            tally = link()
+            if tally is None:
+                links.remove(link)
+                continue
             for issuer, count in tally.drain().items():
                 self.accepted(issuer=issuer, how="hit", count=count)
 
 
-# Which tallies feed which observer (a gate's, and through it its adapters').
-_TALLIES: weakref.WeakKeyDictionary[Observer, weakref.WeakSet[HitTally]] = (
+# Which tallies feed which observer: a gate's (shared with its adapters), held
+# weakly (a tally is a dict, unhashable, so in a list rather than a WeakSet).
+_TALLIES: weakref.WeakKeyDictionary[Observer, list[weakref.ref[HitTally]]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -198,9 +204,10 @@ class Reporter:
         self._other = any_issuer[0] if any_issuer else "unknown"
         self.tally = HitTally(self.name_of)
         try:
-            _TALLIES.setdefault(observer, weakref.WeakSet()).add(self.tally)
+            links = _TALLIES.setdefault(observer, [])
         except TypeError:
             raise ConfigurationError("observer: must be hashable (it keys its hit count)") from None
+        links.append(weakref.ref(self.tally))
         self.on_user: Callable[[User], None] | None = (
             observer.request_user if observer.wants_user else None
         )
