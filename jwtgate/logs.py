@@ -43,7 +43,7 @@ class ServerLogHandler(logging.Handler):
         if logging.root.handlers or any(h is not self for h in logger.handlers):
             return
         for name in SERVER_LOGGERS:
-            handlers = logging.getLogger(name).handlers
+            handlers = _handlers_of(logging.getLogger(name))
             if handlers:
                 for handler in handlers:
                     if record.levelno >= handler.level:
@@ -52,6 +52,21 @@ class ServerLogHandler(logging.Handler):
         last_resort = logging.lastResort
         if last_resort is not None and record.levelno >= last_resort.level:
             last_resort.handle(record)
+
+
+def _handlers_of(server_logger: logging.Logger) -> list[logging.Handler]:
+    """The handlers a record of ``server_logger`` reaches below the root logger.
+
+    uvicorn puts its handler on ``uvicorn``, which ``uvicorn.error`` propagates to.
+    """
+    found: list[logging.Handler] = []
+    current: logging.Logger | None = server_logger
+    while current is not None and current is not logging.root:
+        found.extend(current.handlers)
+        if not current.propagate:
+            break
+        current = current.parent
+    return found
 
 
 if not any(isinstance(h, ServerLogHandler) for h in logger.handlers):
