@@ -167,15 +167,17 @@ class Gate:
         user = None
         try:
             try:
-                user = self._authenticate(view, refreshed=False)
+                user, verified = self._find_user(view, refreshed=False)
             except _NeedsRefresh as need:
                 need.keys.refresh()
-                user = self._authenticate(view, refreshed=True)
+                user, verified = self._find_user(view, refreshed=True)
             if user is not None and self._revocation is not None:
                 self._revocation.check(user)
         except AuthError as error:
             self._refused(error, view, user)
             raise
+        if user is not None and self._reporter is not None:
+            self._reporter.accepted(user, verified)
         return user
 
     async def authenticate_async(
@@ -191,15 +193,17 @@ class Gate:
         user = None
         try:
             try:
-                user = self._authenticate(view, refreshed=False)
+                user, verified = self._find_user(view, refreshed=False)
             except _NeedsRefresh as need:
                 await need.keys.refresh_async()
-                user = self._authenticate(view, refreshed=True)
+                user, verified = self._find_user(view, refreshed=True)
             if user is not None and self._revocation is not None:
                 await self._revocation.check_async(user)
         except AuthError as error:
             self._refused(error, view, user)
             raise
+        if user is not None and self._reporter is not None:
+            self._reporter.accepted(user, verified)
         return user
 
     def find_token(self, view: RequestView) -> tuple[str, Source] | None:
@@ -255,10 +259,11 @@ class Gate:
 
     # --- internals ---------------------------------------------------------------
 
-    def _authenticate(self, view: RequestView, *, refreshed: bool) -> User | None:
+    def _find_user(self, view: RequestView, *, refreshed: bool) -> tuple[User | None, bool]:
+        """The request's user (before any revocation check), and whether it was just verified."""
         found = self.find_token(view)
         if found is None:
-            return None
+            return None, False
         token, source = found
         if self.csrf is not None and isinstance(source, CookieSource):
             self.csrf.check(view)
@@ -266,13 +271,10 @@ class Gate:
         user = self._cache.get(token, now)
         if user is None:
             source.check(token)
-            user = self._verify(token, source.spec, now, refreshed=refreshed)
-        else:
-            if self._reporter is not None:
-                self._reporter.hit(user)
-            if user.source != source.spec:
-                user = user.with_source(source.spec)
-        return user
+            return self._verify(token, source.spec, now, refreshed=refreshed), True
+        if user.source != source.spec:
+            user = user.with_source(source.spec)
+        return user, False
 
     def _refused(self, error: AuthError, view: RequestView, user: User | None) -> None:
         """Tell the observer, and explain the refusal at DEBUG (never a token or claim value)."""
@@ -321,8 +323,6 @@ class Gate:
         if exp is not None:
             deadline = min(deadline, exp + issuer.leeway)
         self._cache.put(token, user, deadline)
-        if self._reporter is not None:
-            self._reporter.verified(issuer)
         return user
 
     def _issuer_for(self, iss: Any) -> Issuer:

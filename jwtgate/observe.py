@@ -221,12 +221,13 @@ class Reporter:
         """The configured name of the issuer whose tokens carry ``iss``."""
         return self._name_by_iss.get(iss, self._other)
 
-    def verified(self, issuer: Issuer) -> None:
-        self.observer.accepted(issuer=issuer.name, how="verified", count=1)
-        self._flush_now_and_then()
-
-    def hit(self, user: User) -> None:
-        next(self.tally[user.issuer])
+    def accepted(self, user: User, verified: bool) -> None:
+        """The gate accepted ``user``: just verified (reported now), or from its cache (counted)."""
+        if verified:
+            self.observer.accepted(issuer=self.name_of(user.issuer), how="verified", count=1)
+            self._flush_now_and_then()
+        else:
+            next(self.tally[user.issuer])
 
     def refused(self, error: AuthError, issuer: str = "") -> None:
         self.observer.refused(
