@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .context import ANONYMOUS_AUTH, PREFLIGHT_AUTH, RequestAuth, _current
 from .csrf import CSRFPolicy, applies_to
-from .errors import AuthError, ConfigurationError
+from .errors import AuthError, ConfigurationError, CrossSiteRequest
 from .gate import Gate
 from .logs import logger
 from .memo import MEMO_SIZE, TAIL, UNKEYABLE, CredentialMemo, credential_places
@@ -237,6 +237,8 @@ class GateMiddleware:
             entry = await self._authenticate(scope, raw)
         if kind == "websocket" and self._csrf is not None:
             entry = self._check_websocket_origin(scope, entry, self._csrf)
+            if self._reporter is not None and isinstance(entry[1].error, CrossSiteRequest):
+                self._reporter.refused(entry[1].error)  # the handshake's own CSRF refusal
         auth = entry[1]
         error = auth.error
         if self._on_user is not None and entry[3] is not None:
