@@ -384,3 +384,21 @@ def test_the_base_observer_ignores_every_event(rs256, clock):
     assert isinstance(gate._reporter, Reporter)
     Observer().flush()
     Observer().rule_decided(rule="/admin/*", decision="deny")
+
+
+def test_a_cross_site_websocket_handshake_is_reported_as_a_csrf_refusal(rs256, clock, events):
+    gate = Gate(
+        issuers=[rs256.issuer_config(name="main")],
+        sources=["cookie:session"],
+        clock=clock,
+        observer=events,
+    )
+    headers = [
+        ("Cookie", f"session={rs256.token()}"),
+        ("Host", "app.example.com"),
+        ("Origin", "https://evil.example"),
+    ]
+    run(ASGIMiddleware(ASGIRecorder(), gate), http_scope(headers, kind="websocket"))
+    assert events.named("refused") == [
+        {"issuer": "", "error": "csrf_rejected", "reason": "origin_mismatch"}
+    ]
