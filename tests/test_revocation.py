@@ -471,3 +471,13 @@ def test_a_store_is_checked_from_memory_on_the_loop_and_off_it(rs256, protected,
     store.revoke(user)
     with pytest.raises(RevokedToken):
         asyncio.run(protected.authenticate_async(headers={"Authorization": f"Bearer {user.token}"}))
+
+
+def test_a_subject_revocation_spans_every_issuer(clock, store):
+    one = TokenFactory("HS256", issuer="https://one.test/", clock=clock)
+    two = TokenFactory("HS256", issuer="https://two.test/", clock=clock)
+    gate = Gate(issuers=[one.issuer_config(), two.issuer_config()], clock=clock, is_revoked=store)
+    store.revoke_subject("u1")
+    assert refused(gate, one.token(sub="u1"))
+    assert refused(gate, two.token(sub="u1"))
+    assert not refused(gate, two.token(sub="u2"))
