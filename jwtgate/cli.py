@@ -1,7 +1,8 @@
 """The ``jwtgate`` command: decode, verify and mint tokens, and run the demo app.
 
 Exit codes: 0 success, 1 a token was refused, 2 a usage or configuration
-error. Errors are one line on stderr, never a traceback.
+error (or an issuer's keys that could not be fetched). Errors are one line on
+stderr, never a traceback, naming the flag to change.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import logging
 import os
 import sys
 import time
@@ -16,8 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from . import cli_revoke
-from .errors import AuthError, ConfigurationError
+from . import __version__, _cliargs, cli_revoke
+from .errors import AuthError, ConfigurationError, KeysUnavailable
 from .gate import Gate
 from .issuer import Issuer
 from .jws import parse
@@ -89,45 +91,73 @@ def cmd_decode(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
 # --- verify ------------------------------------------------------------------------
 
 
+def _read(path: Path, flag: str) -> bytes:
+    """A file named on the command line; a failure names the flag too."""
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise UsageError(f"{flag}: cannot read {path}: {error.strerror or error}") from None
+
+
 def _secret(args: argparse.Namespace) -> str | None:
     if args.secret_file:
-        return Path(args.secret_file).read_text().strip()
+        return _read(Path(args.secret_file), "--secret-file").decode(errors="replace").strip()
     if args.secret:
         return str(args.secret)
     return os.environ.get("JWTGATE_SECRET") or None
 
 
 def _verification_key(path: Path) -> Any:
-    """A key file's text; for a private PEM (a development key), its public key."""
-    text = path.read_text()
-    if "PRIVATE KEY" not in text:
-        return text
+    """A key file's content (PEM, DER, JWK or JWKS); for a private PEM (a development
+    key), its public key."""
+    data = _read(path, "--key")
+    if b"PRIVATE KEY" not in data:
+        return data
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     try:
-        return load_pem_private_key(text.encode(), password=None).public_key()
+        return load_pem_private_key(data, password=None).public_key()
     except (ValueError, TypeError):
-        raise UsageError(f"{path} is not an unencrypted PEM private key") from None
+        raise UsageError(f"--key: {path} is not an unencrypted PEM private key") from None
+
+
+def _netlify_preset(args: argparse.Namespace, secret: str | None, key: Any) -> Issuer:
+    from .presets import netlify
+
+    if secret is None:
+        raise UsageError("--preset netlify needs --secret, --secret-file or JWTGATE_SECRET")
+    return netlify(jwt_secret=secret)
+
+
+def _privy_preset(args: argparse.Namespace, secret: str | None, key: Any) -> Issuer:
+    from .presets import privy
+
+    if not args.audience:
+        raise UsageError("--preset privy needs --audience APP_ID")
+    return privy(args.audience[0], verification_key=key)
+
+
+def _oidc_preset(args: argparse.Namespace, secret: str | None, key: Any) -> Issuer:
+    from .presets import oidc
+
+    if not args.issuer:
+        raise UsageError("--preset oidc needs --issuer URL")
+    return oidc(args.issuer, audience=args.audience or None)
+
+
+#: ``verify --preset NAME``: how each preset is built from the command's flags.
+PRESETS: dict[str, Callable[[argparse.Namespace, str | None, Any], Issuer]] = {
+    "netlify": _netlify_preset,
+    "oidc": _oidc_preset,
+    "privy": _privy_preset,
+}
 
 
 def _issuer_from_args(args: argparse.Namespace) -> Issuer:
-    from . import presets
-
     secret = _secret(args)
     key = _verification_key(Path(args.key)) if args.key else None
-    if args.preset == "netlify":
-        if secret is None:
-            raise UsageError("--preset netlify needs --secret, --secret-file or JWTGATE_SECRET")
-        return presets.netlify(jwt_secret=secret)
     if args.preset is not None:
-        factory: Callable[..., Issuer] | None = getattr(presets, args.preset, None)
-        if factory is None:
-            raise UsageError(f"unknown preset {args.preset!r}")
-        if args.preset == "privy":
-            if not args.audience:
-                raise UsageError("--preset privy needs --audience APP_ID")
-            return factory(args.audience[0], verification_key=key)
-        return factory(args.issuer, audience=args.audience or None)
+        return PRESETS[args.preset](args, secret, key)
     if not args.algorithm:
         raise UsageError("give --algorithm (repeatable), e.g. --algorithm RS256")
     options: dict[str, Any] = {
@@ -148,11 +178,22 @@ def _issuer_from_args(args: argparse.Namespace) -> Issuer:
     return Issuer(args.issuer, **options)
 
 
+def _unreachable(issuer: Issuer) -> UsageError:
+    """The one-line error for keys that could not be fetched: where from, and why."""
+    url = getattr(issuer.keys, "source_url", "") or "the issuer"
+    reason = _cliargs.unreachable_reason(getattr(issuer.keys, "last_error", None))
+    return UsageError(f"could not fetch the issuer's keys from {url}: {reason}")
+
+
 def cmd_verify(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     token = _read_token(args.token, stdin)
-    gate = Gate(issuers=[_issuer_from_args(args)], sources=["bearer"], cache_size=0)
+    issuer = _issuer_from_args(args)
+    gate = Gate(issuers=[issuer], sources=["bearer"], cache_size=0)
     try:
         user = gate.authenticate(headers={"Authorization": f"Bearer {token}"})
+    except KeysUnavailable:
+        # Not a verdict on the token: nothing could check it.
+        raise _unreachable(issuer) from None
     except AuthError as error:
         print(f"refused: {error.error or 'missing_token'}: {error.description}", file=out)
         return 1
@@ -194,7 +235,7 @@ def _development_key(algorithm: str, err: TextIO) -> Any:
 
     path = _config_dir() / f"dev-{algorithm}.{'key' if family_of(algorithm) == 'HMAC' else 'pem'}"
     if path.exists():
-        return _load_signing_key(path, algorithm)
+        return _load_signing_key(path, algorithm, "the development key")
     key = generate_key(algorithm)
     data = (
         key.hex().encode()
@@ -212,12 +253,12 @@ def _development_key(algorithm: str, err: TextIO) -> Any:
     return key
 
 
-def _load_signing_key(path: Path, algorithm: str) -> Any:
+def _load_signing_key(path: Path, algorithm: str, flag: str = "--key") -> Any:
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     from .algorithms import family_of
 
-    data = path.read_bytes().strip()
+    data = _read(path, flag).strip()
     if family_of(algorithm) == "HMAC":
         try:
             return bytes.fromhex(data.decode())
@@ -226,25 +267,82 @@ def _load_signing_key(path: Path, algorithm: str) -> Any:
     try:
         return load_pem_private_key(data, password=None)
     except (ValueError, TypeError):
-        raise UsageError(f"{path} is not an unencrypted PEM private key") from None
+        raise UsageError(f"{flag}: {path} is not an unencrypted PEM private key") from None
+
+
+def _check_netlify_mint(args: argparse.Namespace) -> None:
+    """Refuse the flags a Netlify Identity token can't honour, rather than ignore them."""
+    if args.algorithm and args.algorithm != ["HS256"]:
+        raise UsageError(
+            "--netlify mints HS256 tokens, as Netlify Identity signs them: drop --algorithm"
+        )
+    for flag, value in (
+        ("--key", args.key),
+        ("--issuer", args.issuer),
+        ("--audience", args.audience),
+        ("--roles-claim", args.roles_claim),
+        ("--kid", args.kid),
+    ):
+        if value:
+            raise UsageError(
+                f"--netlify mints Netlify Identity's token shape, which has no {flag} to set"
+            )
+
+
+def _check_signing_key(key: Any, algorithm: str, flag: str) -> None:
+    """Refuse a private key that can't sign ``algorithm`` (an RSA key for ES256 …)."""
+    from .algorithms import SUPPORTED, family_of, key_fits
+
+    if family_of(algorithm) == "HMAC" or key_fits(key.public_key(), algorithm):
+        return
+    fits = sorted(a for a in SUPPORTED if family_of(a) != "HMAC" and key_fits(key.public_key(), a))
+    hint = f"; it signs {', '.join(fits)}" if fits else ""
+    raise UsageError(f"{flag}: this key can't sign {algorithm}{hint}")
+
+
+def _warn_unverifiable_secret(secret: bytes, algorithm: str, err: TextIO) -> None:
+    """Say so when ``verify`` (and every jwtgate ``Issuer``) would refuse this secret."""
+    from .keys import load_secret
+
+    try:
+        load_secret(secret, [algorithm])
+    except ConfigurationError as error:
+        message = _cliargs.flag_words(str(error))
+        print(f"jwtgate: warning: verify would refuse this secret: {message}", file=err)
 
 
 def cmd_mint(args: argparse.Namespace, out: TextIO, stdin: TextIO, err: TextIO) -> int:
+    from .algorithms import family_of
     from .testing import DEVELOPMENT_SECRET, TokenFactory
 
     claims = dict(_claim_value(c) for c in args.claim)
     secret = _secret(args)
+    if len(args.algorithm) > 1:
+        raise UsageError("mint signs with one --algorithm")
+    if len(args.audience) > 1:
+        raise UsageError("""mint stamps one --audience; for a list use --claim 'aud=["a","b"]'""")
     if args.netlify:
+        _check_netlify_mint(args)
         factory = TokenFactory.netlify(secret=secret or DEVELOPMENT_SECRET)
     else:
-        algorithm = args.algorithm[0] if args.algorithm else "RS256"
+        default = "HS256" if secret is not None and not args.key else "RS256"
+        algorithm = args.algorithm[0] if args.algorithm else default
         key: Any
         if args.key:
             key = _load_signing_key(Path(args.key), algorithm)
+            if not isinstance(key, bytes):
+                _check_signing_key(key, algorithm, "--key")
         elif secret is not None:
+            if family_of(algorithm) != "HMAC":
+                raise UsageError(
+                    f"--secret signs HS256, HS384 or HS512, not {algorithm}: "
+                    "add --algorithm HS256, or sign with --key"
+                )
             key = secret.encode()
         else:
             key = _development_key(algorithm, err)
+        if isinstance(key, bytes):
+            _warn_unverifiable_secret(key, algorithm, err)
         factory = TokenFactory(
             algorithm,
             issuer=args.issuer,
@@ -253,13 +351,9 @@ def cmd_mint(args: argparse.Namespace, out: TextIO, stdin: TextIO, err: TextIO) 
             key=key,
             kid=args.kid,
         )
-    token = factory.token(
-        sub=args.sub,
-        roles=args.role or None,
-        expires_in=args.expires_in,
-        **claims,
-    )
-    print(token, file=out)
+    payload = factory.claims(sub=args.sub, roles=args.role or None, expires_in=args.expires_in)
+    payload.update(claims)  # --claim wins over --sub, --role and --expires-in
+    print(factory.sign(payload), file=out)
     return 0
 
 
@@ -284,9 +378,12 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser(prog: str = "jwtgate") -> argparse.ArgumentParser:
     parser = _Parser(
-        prog=prog, description="Decode, verify and mint JSON Web Tokens; run the demo app."
+        prog=prog,
+        description="Decode, verify, mint and revoke JSON Web Tokens; run the demo app.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser.add_argument("--version", action="store_true", help="print jwtgate's version")
+    # Not required: with no command, main() prints the whole help rather than one line.
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     decode = commands.add_parser("decode", help="show a token's header and claims (UNVERIFIED)")
     decode.add_argument("token", help="the token, or - to read it from stdin")
@@ -297,7 +394,13 @@ def _parser(prog: str = "jwtgate") -> argparse.ArgumentParser:
         p.add_argument("--key", help="PEM/JWK/JWKS key file")
         p.add_argument("--issuer", help="the expected (verify) or stamped (mint) iss")
         p.add_argument("--audience", action="append", default=[], help="aud (repeatable)")
-        p.add_argument("--algorithm", action="append", default=[], help="e.g. RS256 (repeatable)")
+        p.add_argument(
+            "--algorithm",
+            action="append",
+            default=[],
+            type=_cliargs.algorithm,
+            help="e.g. RS256 (repeatable for verify)",
+        )
         p.add_argument("--roles-claim", help="claim path of the roles, e.g. app_metadata.roles")
 
     verify = commands.add_parser("verify", help="verify a token; exit 0 accepted, 1 refused")
@@ -310,7 +413,11 @@ def _parser(prog: str = "jwtgate") -> argparse.ArgumentParser:
         const="auto",
         help="use OIDC discovery (optionally the configuration URL)",
     )
-    verify.add_argument("--preset", help="netlify, privy, oidc …")
+    verify.add_argument(
+        "--preset",
+        type=_cliargs.choice("preset", PRESETS),
+        help=f"a provider's rules: {', '.join(sorted(PRESETS))}",
+    )
     verify.add_argument("--leeway", type=float, default=0, help="seconds of clock skew allowed")
 
     mint = commands.add_parser("mint", help="mint a development token")
@@ -318,7 +425,12 @@ def _parser(prog: str = "jwtgate") -> argparse.ArgumentParser:
     mint.add_argument("--netlify", action="store_true", help="a Netlify Identity shaped token")
     mint.add_argument("--sub", default="dev-user", help="the subject (default dev-user)")
     mint.add_argument("--role", action="append", default=[], help="a role (repeatable)")
-    mint.add_argument("--claim", action="append", default=[], help="NAME=JSON (repeatable)")
+    mint.add_argument(
+        "--claim",
+        action="append",
+        default=[],
+        help="NAME=JSON (repeatable; wins over --sub, --role and --expires-in)",
+    )
     mint.add_argument("--expires-in", type=int, default=3600, help="seconds (default 3600)")
     mint.add_argument("--kid", help="the header kid")
 
@@ -339,8 +451,20 @@ def main(
 ) -> int:
     """Run the command line; returns the exit code."""
     out, err, inp = stdout or sys.stdout, stderr or sys.stderr, stdin or sys.stdin
+    # A command reports a failure in its own one line; the library's log line
+    # (a key fetch that failed) would repeat it. The demo server keeps its log.
+    quiet = logging.NullHandler()
     try:
-        args = _parser().parse_args(argv)
+        parser = _parser()
+        args = parser.parse_args(argv)
+        if args.command != "demo":
+            logging.getLogger("jwtgate").addHandler(quiet)
+        if args.version:
+            print(f"jwtgate {__version__}", file=out)
+            return 0
+        if args.command is None:
+            parser.print_help(err)
+            return 2
         if args.command == "decode":
             return cmd_decode(args, out, inp)
         if args.command == "verify":
@@ -352,6 +476,8 @@ def main(
         return cmd_mint(args, out, inp, err)
     except (UsageError, ConfigurationError, AuthError) as error:
         message = error.description if isinstance(error, AuthError) else str(error)
+        if isinstance(error, ConfigurationError):
+            message = _cliargs.flag_words(str(error))
         print(f"jwtgate: error: {message}", file=err)
         return 2
     except OSError as error:
@@ -361,6 +487,8 @@ def main(
         return 2
     except KeyboardInterrupt:
         return 130
+    finally:
+        logging.getLogger("jwtgate").removeHandler(quiet)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,8 +1,8 @@
 """``OpenTelemetryObserver``: jwtgate's events as OpenTelemetry metrics, the user on the span.
 
-Needs the ``otel`` extra (``pip install 'jwtgate[otel]'``), which is
-``opentelemetry-api`` only: the app configures the SDK and its exporters;
-without one every call here is a no-op of the API.
+Needs the ``otel`` extra, which is ``opentelemetry-api`` only: the app
+configures the SDK and its exporters; without one every call here is a
+no-op of the API.
 
 Metrics (attributes in parentheses, each from a bounded set):
 
@@ -70,7 +70,8 @@ class OpenTelemetryObserver(Observer):
             from opentelemetry import metrics, trace
         except ImportError:
             raise ConfigurationError(
-                "OpenTelemetryObserver needs opentelemetry-api: pip install 'jwtgate[otel]'"
+                "OpenTelemetryObserver needs opentelemetry-api (jwtgate's otel extra): "
+                "pip install opentelemetry-api"
             ) from None
         for name, value in (("spans", spans), ("record_subject", record_subject)):
             if not isinstance(value, bool):

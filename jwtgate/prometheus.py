@@ -1,6 +1,6 @@
 """``PrometheusObserver``: jwtgate's events as Prometheus counters and histograms.
 
-Needs the ``prometheus`` extra (``pip install 'jwtgate[prometheus]'``).
+Needs the ``prometheus`` extra (``prometheus-client``).
 Every label comes from a bounded set (configured issuer names, RFC 6750
 error codes, reasons, outcomes, configured rule patterns), and each is
 capped besides (``BoundedLabel``): never a token, a subject or a path.
@@ -62,7 +62,8 @@ class PrometheusObserver(Observer):
             import prometheus_client
         except ImportError:
             raise ConfigurationError(
-                "PrometheusObserver needs prometheus-client: pip install 'jwtgate[prometheus]'"
+                "PrometheusObserver needs prometheus-client (jwtgate's prometheus extra): "
+                "pip install prometheus-client"
             ) from None
         from prometheus_client import Counter, Histogram
 

@@ -420,7 +420,7 @@ class RedisRevocations(RevocationStore):
             import redis  # noqa: F401
         except ImportError:
             raise ConfigurationError(
-                "RedisRevocations needs the redis package: pip install 'jwtgate[redis]'"
+                "RedisRevocations needs redis-py (jwtgate's redis extra): pip install redis"
             ) from None
         if not isinstance(url, str) or urlsplit(url).scheme not in ("redis", "rediss", "unix"):
             raise ConfigurationError(

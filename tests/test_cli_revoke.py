@@ -130,13 +130,13 @@ def test_a_wrong_password_is_exit_1_without_the_password(server):
     ("args", "message"),
     [
         (("revoke", "subject", "u1"), "--redis: give the Redis URL, or set JWTGATE_REDIS_URL"),
-        (("revoke", "--redis", "http://x", "subject", "u1"), "url: must be a redis://"),
+        (("revoke", "--redis", "http://x", "subject", "u1"), "--redis: must be a redis://"),
         (("revoke", "--redis", "redis://x", "token", "not-a-token"), "The token is malformed"),
         (("revoke", "--redis", "redis://x", "subject", ""), "sub: must be a non-empty string"),
         (("revoke", "--redis", "redis://x", "--timeout", "0", "subject", "u"), "--timeout"),
         (
             ("revoke", "--redis", "redis://x", "subject", "u", "--max-token-lifetime", "1"),
-            "max_token_lifetime",
+            "--max-token-lifetime: must be a number of seconds",
         ),
     ],
 )

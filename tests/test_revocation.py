@@ -481,3 +481,11 @@ def test_a_subject_revocation_spans_every_issuer(clock, store):
     assert refused(gate, one.token(sub="u1"))
     assert refused(gate, two.token(sub="u1"))
     assert not refused(gate, two.token(sub="u2"))
+
+
+def test_without_redis_py_the_error_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "redis", None)
+    with pytest.raises(ConfigurationError, match="redis extra"):
+        RedisRevocations("redis://127.0.0.1:1/0")
