@@ -29,14 +29,16 @@ def _otel_api() -> Any:
     return OpenTelemetryObserver()  # no SDK: the API's no-op providers
 
 
-def _otel_sdk() -> Any:
+def _otel_sdk(spans: bool = True) -> Any:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
     from jwtgate.otel import OpenTelemetryObserver
 
     # Metrics through the SDK; no span is current, as outside a traced request.
-    return OpenTelemetryObserver(meter_provider=MeterProvider([InMemoryMetricReader()]))
+    return OpenTelemetryObserver(
+        meter_provider=MeterProvider([InMemoryMetricReader()]), spans=spans
+    )
 
 
 def _busy_store() -> MemoryRevocations:
@@ -55,6 +57,7 @@ OBSERVED: dict[str, Callable[[], dict[str, Any]]] = {
     "+ PrometheusObserver": lambda: {"observer": _prometheus()},
     "+ OpenTelemetryObserver, API only": lambda: {"observer": _otel_api()},
     "+ OpenTelemetryObserver, SDK metrics": lambda: {"observer": _otel_sdk()},
+    "+ OpenTelemetryObserver, spans=False": lambda: {"observer": _otel_sdk(spans=False)},
     "+ MemoryRevocations, empty": lambda: {"is_revoked": MemoryRevocations()},
     "+ MemoryRevocations, 1200 entries": lambda: {"is_revoked": _busy_store()},
 }

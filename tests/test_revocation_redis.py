@@ -344,3 +344,20 @@ def running_redis_with_password():
         yield from running_redis(password="s3cret-pw")
 
     return running()
+
+
+def test_a_reload_that_misses_known_revocations_says_so(server, make_store, tokens, caplog):
+    store = make_store()
+    user = user_of(tokens, sub="u1")
+    store.revoke(user)
+    assert store.wait_until_synced()
+    client = redis.Redis.from_url(server.url)
+    for key in client.scan_iter(match=store.prefix + "*"):
+        client.delete(key)  # gone without a message, as from a Redis that lost its data
+    with caplog.at_level(logging.WARNING, logger="jwtgate"):
+        client.client_kill_filter(_type="pubsub")  # the subscriber reconnects and reloads
+        wait_for(lambda: "no longer in" in caplog.text)
+    client.close()
+    assert "1 revocations known here are no longer in redis://127.0.0.1:" in caplog.text
+    wait_for(lambda: store._healthy)
+    assert store.is_revoked(user) is False  # Redis is the reference once reloaded
