@@ -4,9 +4,10 @@
 
 Each script runs in its own process, one after the other (they must not compete
 for the 2 cores): bench_core.py (cache hit/miss against ``jwt.decode``, memory per
-cached token), bench_wsgi.py and bench_asgi.py (in process, against the peers),
-bench_remote.py (JWKS fetch counts), bench_revocation.py (a revocation's way to
-every process, through a real Redis), bench_http.py (real HTTP with wrk) and
+cached token), bench_wsgi.py, bench_asgi.py and bench_django.py (in process,
+against the peers), bench_remote.py (JWKS fetch counts), bench_revocation.py (a
+revocation's way to every process, through a real Redis), bench_http.py (real
+HTTP with wrk) and
 soak.py. The file starts with the machine, the versions and the command; the
 HTTP table is markdown, the in-process tables are kept as the scripts print
 them. Exits 1 if a script fails or the soak finds a fault.
@@ -100,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
             ["--reps", "3", "--seconds", "0.03"] if args.quick else ["--reps", "9"],
         ),
         ("ASGI in process: Starlette and FastAPI, jwtgate and the peers", "bench_asgi.py", quick),
+        (
+            "Django in process: bare, jwtgate.django, a PyJWT middleware",
+            "bench_django.py",
+            ["--reps", "3", "--seconds", "0.03"] if args.quick else ["--reps", "9"],
+        ),
         ("Remote keys: fetch counts and requests during a refresh", "bench_remote.py", []),
         ("Revocation: from one process to every other, through Redis", "bench_revocation.py",
          ["--rounds", "30"] if args.quick else []),

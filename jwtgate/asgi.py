@@ -14,15 +14,18 @@ Starlette is installed, a minimal look-alike otherwise.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from .context import ANONYMOUS_AUTH, PREFLIGHT_AUTH, RequestAuth, _current
 from .csrf import CSRFPolicy, applies_to
-from .errors import AuthError, ConfigurationError, CrossSiteRequest
+from .errors import AuthError, ConfigurationError, CrossSiteRequest, ExpiredToken
 from .gate import Gate
 from .logs import logger
 from .memo import MEMO_SIZE, TAIL, UNKEYABLE, CredentialMemo, credential_places
+from .recheck import Recheck
+from .routes import check_routes
 from .sources import RequestView
 from .user import User
 
@@ -70,12 +73,21 @@ class Credentials(_CredentialsBase):
 
     A Starlette ``AuthCredentials`` when Starlette is installed, so its
     ``@requires("admin")`` and ``request.auth.scopes`` work unchanged. The
-    scopes are a tuple rather than Starlette's list: one object serves every
-    request of the same token, so it must not be editable by a view.
+    scopes are a tuple rather than Starlette's list, and no attribute can be
+    set or deleted: one object serves every request of the same token (and
+    one every anonymous request), so it must not be editable by a view.
     """
 
+    scopes: tuple[str, ...]
+
     def __init__(self, scopes: Iterable[str] = ()) -> None:
-        self.scopes: tuple[str, ...] = tuple(scopes)
+        object.__setattr__(self, "scopes", tuple(scopes))
+
+    def __setattr__(self, name: str, value: Any) -> NoReturn:
+        raise AttributeError(f"Credentials are immutable: {name!r} cannot be set")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError(f"Credentials are immutable: {name!r} cannot be deleted")
 
     @classmethod
     def for_user(cls, user: User) -> Credentials:
@@ -152,6 +164,17 @@ class GateMiddleware:
     the response has not started; on a websocket it becomes an HTTP denial
     response when the server supports the extension, else a close with 1008
     before the handshake, and a close with 1008 and a reason after it.
+
+    A CORS preflight is anonymous (its token is not read) and never refused
+    here: the app's CORS layer answers it. Inside a websocket the decorators
+    ask the gate again on every call (expiry, revocation);
+    ``close_expired_websockets=True`` also closes an open websocket
+    (``websocket_close_code``, 1008 by default) once its token expires.
+
+    When the app starts (lifespan startup, else its first request) the
+    middleware refuses to serve an app whose routes registered a function
+    that a jwtgate decorator wrapped, the decorator having been written above
+    the route decorator (see ``jwtgate.routes``).
     """
 
     def __init__(
@@ -161,11 +184,14 @@ class GateMiddleware:
         *,
         reject_invalid: bool = False,
         websocket_close_code: int = WS_POLICY_VIOLATION,
+        close_expired_websockets: bool = False,
     ) -> None:
         if not isinstance(gate, Gate):
             raise ConfigurationError("gate: must be a jwtgate.Gate")
         if not isinstance(reject_invalid, bool):
             raise ConfigurationError("reject_invalid: must be True or False")
+        if not isinstance(close_expired_websockets, bool):
+            raise ConfigurationError("close_expired_websockets: must be True or False")
         code = websocket_close_code
         if isinstance(code, bool) or not isinstance(code, int):
             raise ConfigurationError("websocket_close_code: must be 1008 or in 4000-4999")
@@ -175,6 +201,8 @@ class GateMiddleware:
         self.gate = gate
         self.reject_invalid = reject_invalid
         self.websocket_close_code = websocket_close_code
+        self.close_expired_websockets = close_expired_websockets
+        self._routes_checked = False
         self._memo: CredentialMemo[_Entry] = CredentialMemo(MEMO_SIZE)
         self._entries = self._memo.entries
         # Gate.still_valid, inlined below (its method call cost 0.15 µs of a cache hit):
@@ -192,8 +220,13 @@ class GateMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind != "http" and kind != "websocket":
-            await self.app(scope, receive, send)
+            if kind == "lifespan" and not self._routes_checked:
+                await self._lifespan(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
+        if not self._routes_checked:
+            self._check_routes(scope)
         # The fast path, inlined because every request takes it: what the memo
         # remembers for these credential values, while the gate vouches for it.
         entry: _Entry | None = None
@@ -235,11 +268,15 @@ class GateMiddleware:
                     next(self._hits[entry[3].issuer])
         if entry is None:
             entry = await self._authenticate(scope, raw)
-        if kind == "websocket" and self._csrf is not None:
-            entry = self._check_websocket_origin(scope, entry, self._csrf)
-            if self._reporter is not None and isinstance(entry[1].error, CrossSiteRequest):
-                self._reporter.refused(entry[1].error)  # the handshake's own CSRF refusal
         auth = entry[1]
+        if kind == "websocket":
+            if self._csrf is not None:
+                entry = self._check_websocket_origin(scope, entry, self._csrf)
+                auth = entry[1]
+                if self._reporter is not None and isinstance(auth.error, CrossSiteRequest):
+                    self._reporter.refused(auth.error)  # the handshake's own CSRF refusal
+            if entry[3] is not None:  # a user the decorators re-check while the socket lives
+                auth = RequestAuth(entry[3], recheck=Recheck(self.gate, ScopeView(scope), entry[3]))
         error = auth.error
         if self._on_user is not None and entry[3] is not None:
             self._on_user(entry[3])
@@ -274,9 +311,43 @@ class GateMiddleware:
                         self._reporter.refused_user(exc, auth.user)
                     await _send_http_error(send, exc)
             else:
-                await self._websocket(scope, receive, send)
+                await self._websocket(scope, receive, send, entry[3])
         finally:
             _reset_auth(token)
+
+    # --- start-up ------------------------------------------------------------------
+
+    def _check_routes(self, scope: Scope) -> None:
+        """Refuse an app whose routes serve a function that a jwtgate decorator wrapped."""
+        # The routes behind this middleware; else those of the app that called it.
+        check_routes(self.app, scope.get("app"))
+        self._routes_checked = True
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass ``lifespan`` through, checking the app's routes at start-up.
+
+        On an unprotected route the server is told that start-up failed, with
+        the error as its message (uvicorn logs it and exits), and the error is
+        raised out of the app's ``receive``; the app may say no more.
+        """
+        failed: list[ConfigurationError] = []
+
+        async def checking_receive() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup" and not failed:
+                try:
+                    self._check_routes(scope)
+                except ConfigurationError as exc:
+                    failed.append(exc)
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    raise
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if not failed:  # once start-up failed, the server expects nothing more
+                await send(message)
+
+        await self.app(scope, checking_receive, guarded_send)
 
     # --- authentication ------------------------------------------------------------
 
@@ -284,15 +355,18 @@ class GateMiddleware:
     def _check_websocket_origin(scope: Scope, entry: _Entry, csrf: CSRFPolicy) -> _Entry:
         """Refuse a cookie-authenticated websocket opened by another site's page.
 
-        A handshake is a GET, which the gate treats as safe, but browsers send
-        it cross-site with the site's cookies (cross-site websocket hijacking):
-        so it must show the same same-origin evidence as an unsafe request.
+        A handshake is a GET that browsers send cross-site with the site's
+        cookies (cross-site websocket hijacking), so it must show the same
+        same-origin evidence as an unsafe request. Checked here on every
+        handshake, as the memo's fast path skips the gate's own check.
         """
         user = entry[3]
-        if user is None or not user.source.startswith("cookie:"):
+        if user is None or not applies_to("GET", user.source, upgrade="websocket"):
             return entry
         view = ScopeView(scope)
-        view.method = "WEBSOCKET"  # not a safe method: the policy looks at the evidence
+        # A websocket scope has no method, and may lack the Upgrade header (ASGI does not
+        # require it): a method that is not safe makes the policy look at the evidence.
+        view.method = "WEBSOCKET"
         try:
             csrf.check(view)
         except AuthError as exc:
@@ -326,20 +400,58 @@ class GateMiddleware:
         if message["type"] == "websocket.connect":
             await self._deny(scope, send, error)
 
-    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _websocket(
+        self, scope: Scope, receive: Receive, send: Send, user: User | None
+    ) -> None:
         state = "handshake"
+        deadline = self._expiry(user) if self.close_expired_websockets else None
+        expired = False
+
+        async def close_expired() -> None:
+            nonlocal state, expired
+            state = "closed"
+            expired = True
+            reason = close_reason(ExpiredToken())
+            await send(
+                {"type": "websocket.close", "code": self.websocket_close_code, "reason": reason}
+            )
 
         async def tracking_send(message: Message) -> None:
             nonlocal state
+            if deadline is not None and state == "open" and self._clock() >= deadline:
+                await close_expired()
             kind = message["type"]
+            if expired:
+                if kind == "websocket.close":
+                    return  # closed already, for the expiry
+                # What ASGI servers raise for a send on a closed connection (an OSError).
+                raise ConnectionResetError("jwtgate: the websocket was closed: its token expired")
             if kind == "websocket.accept":
                 state = "open"
             elif kind == "websocket.close" or kind == "websocket.http.response.start":
                 state = "closed"
             await send(message)
 
+        async def expiring_receive() -> Message:
+            if expired:
+                return {"type": "websocket.disconnect", "code": self.websocket_close_code}
+            if deadline is None or state != "open":
+                return await receive()
+            remaining = deadline - self._clock()
+            if remaining > 0:
+                try:
+                    async with asyncio.timeout(remaining):
+                        return await receive()
+                except TimeoutError:
+                    pass
+            if state == "open":
+                await close_expired()
+            return {"type": "websocket.disconnect", "code": self.websocket_close_code}
+
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(
+                scope, expiring_receive if deadline is not None else receive, tracking_send
+            )
         except AuthError as exc:
             if state == "handshake":
                 await self._deny(scope, send, exc)
@@ -353,6 +465,16 @@ class GateMiddleware:
                 )
             else:
                 logger.debug("jwtgate: %r raised after the websocket was closed", exc)
+
+    def _expiry(self, user: User | None) -> float | None:
+        """When ``user``'s token stops being accepted (``exp`` plus its issuer's leeway)."""
+        if user is None or user.expires_at is None:
+            return None
+        leeway = next(
+            (i.leeway for i in self.gate.issuers if i.issuer is None or i.issuer == user.issuer),
+            0,
+        )
+        return float(user.expires_at) + leeway
 
     async def _deny(self, scope: Scope, send: Send, error: AuthError) -> None:
         """Refuse a websocket handshake: an HTTP response if the server allows, else 1008."""

@@ -23,6 +23,7 @@ from .errors import AuthError, ConfigurationError, KeysUnavailable
 from .gate import Gate
 from .issuer import Issuer
 from .jws import parse
+from .settings import Settings
 
 __all__ = ["main"]
 
@@ -99,12 +100,17 @@ def _read(path: Path, flag: str) -> bytes:
         raise UsageError(f"{flag}: cannot read {path}: {error.strerror or error}") from None
 
 
-def _secret(args: argparse.Namespace) -> str | None:
+def _secret(args: argparse.Namespace, setting: str = "JWTGATE_SECRET") -> str | None:
+    """``--secret-file``, ``--secret``, else the ``setting`` from the environment.
+
+    ``JWTGATE_SECRET`` is the generic issuer's HMAC secret, as everywhere;
+    the Netlify site's is ``JWTGATE_NETLIFY_JWT_SECRET`` (see ``jwtgate.settings``).
+    """
     if args.secret_file:
         return _read(Path(args.secret_file), "--secret-file").decode(errors="replace").strip()
     if args.secret:
         return str(args.secret)
-    return os.environ.get("JWTGATE_SECRET") or None
+    return Settings(os.environ).text(setting)
 
 
 def _verification_key(path: Path) -> Any:
@@ -121,15 +127,18 @@ def _verification_key(path: Path) -> Any:
         raise UsageError(f"--key: {path} is not an unencrypted PEM private key") from None
 
 
-def _netlify_preset(args: argparse.Namespace, secret: str | None, key: Any) -> Issuer:
+def _netlify_preset(args: argparse.Namespace, key: Any) -> Issuer:
     from .presets import netlify
 
+    secret = _secret(args, "JWTGATE_NETLIFY_JWT_SECRET")
     if secret is None:
-        raise UsageError("--preset netlify needs --secret, --secret-file or JWTGATE_SECRET")
+        raise UsageError(
+            "--preset netlify needs --secret, --secret-file or JWTGATE_NETLIFY_JWT_SECRET"
+        )
     return netlify(jwt_secret=secret)
 
 
-def _privy_preset(args: argparse.Namespace, secret: str | None, key: Any) -> Issuer:
+def _privy_preset(args: argparse.Namespace, key: Any) -> Issuer:
     from .presets import privy
 
     if not args.audience:
@@ -137,45 +146,89 @@ def _privy_preset(args: argparse.Namespace, secret: str | None, key: Any) -> Iss
     return privy(args.audience[0], verification_key=key)
 
 
-def _oidc_preset(args: argparse.Namespace, secret: str | None, key: Any) -> Issuer:
+def _oidc_preset(args: argparse.Namespace, key: Any) -> Issuer:
     from .presets import oidc
 
     if not args.issuer:
         raise UsageError("--preset oidc needs --issuer URL")
-    return oidc(args.issuer, audience=args.audience or None)
+    if not args.audience:
+        raise UsageError("--preset oidc needs --audience (the API's audience)")
+    return oidc(args.issuer, audience=args.audience)
 
 
 #: ``verify --preset NAME``: how each preset is built from the command's flags.
-PRESETS: dict[str, Callable[[argparse.Namespace, str | None, Any], Issuer]] = {
+PRESETS: dict[str, Callable[[argparse.Namespace, Any], Issuer]] = {
     "netlify": _netlify_preset,
     "oidc": _oidc_preset,
     "privy": _privy_preset,
 }
 
 
-def _issuer_from_args(args: argparse.Namespace) -> Issuer:
-    secret = _secret(args)
-    key = _verification_key(Path(args.key)) if args.key else None
+# The command line's options, in the words of the JWTGATE_* settings they stand for.
+_FLAGS = {
+    "JWTGATE_ALGORITHMS": "--algorithm",
+    "JWTGATE_ISSUER": "--issuer",
+    "JWTGATE_AUDIENCE": "--audience",
+    "JWTGATE_ROLES_CLAIM": "--roles-claim",
+    "JWTGATE_LEEWAY": "--leeway",
+    "JWTGATE_PUBLIC_KEY": "--key",
+    "JWTGATE_JWKS_URL": "--jwks-url",
+    "JWTGATE_DISCOVERY": "--discovery",
+}
+# Any of these on the command line describes the issuer: the environment's settings are not read.
+_ISSUER_OPTIONS = (
+    "algorithm",
+    "secret",
+    "secret_file",
+    "key",
+    "jwks_url",
+    "discovery",
+    "issuer",
+    "audience",
+    "roles_claim",
+    "leeway",
+)
+
+
+def _verifying_gate(args: argparse.Namespace) -> Gate:
+    """The gate ``verify`` uses: a preset, the options, else the environment's settings."""
+    options: dict[str, Any] = {"sources": ["bearer"], "cache_size": 0}
     if args.preset is not None:
-        return PRESETS[args.preset](args, secret, key)
-    if not args.algorithm:
-        raise UsageError("give --algorithm (repeatable), e.g. --algorithm RS256")
-    options: dict[str, Any] = {
-        "algorithms": args.algorithm,
-        "audience": args.audience or None,
-        "leeway": args.leeway,
+        key = _verification_key(Path(args.key)) if args.key else None
+        return Gate(issuers=[PRESETS[args.preset](args, key)], **options)
+    if all(getattr(args, name) in (None, []) for name in _ISSUER_OPTIONS):
+        # No issuer on the command line: verify as the app configured by JWTGATE_* would.
+        gate = Settings(os.environ).gate(**options)
+        if gate is None:
+            raise UsageError(
+                "give --algorithm (repeatable), e.g. --algorithm RS256, with a key, "
+                "or set the JWTGATE_* variables of the app"
+            )
+        return gate
+    key = _verification_key(Path(args.key)) if args.key else None
+    values: dict[str, Any] = {
+        "JWTGATE_ALGORITHMS": args.algorithm or None,
+        "JWTGATE_ISSUER": args.issuer,
+        "JWTGATE_AUDIENCE": args.audience or None,
+        "JWTGATE_ROLES_CLAIM": args.roles_claim,
+        "JWTGATE_LEEWAY": args.leeway,
+        "JWTGATE_SECRET": _secret(args),
+        "JWTGATE_PUBLIC_KEY": key,
+        "JWTGATE_JWKS_URL": args.jwks_url,
+        "JWTGATE_DISCOVERY": True if args.discovery == "auto" else args.discovery,
     }
-    if args.roles_claim:
-        options["roles_claim"] = args.roles_claim
-    if secret is not None:
-        options["secret"] = secret
-    if key is not None:
-        options["key"] = key
-    if args.jwks_url:
-        options["jwks_url"] = args.jwks_url
-    if args.discovery:
-        options["discovery"] = True if args.discovery == "auto" else args.discovery
-    return Issuer(args.issuer, **options)
+    labels = dict(_FLAGS)
+    from_environment = values["JWTGATE_SECRET"] is not None and not args.secret
+    labels["JWTGATE_SECRET"] = (
+        "--secret-file"
+        if args.secret_file
+        else "JWTGATE_SECRET"
+        if from_environment
+        else "--secret"
+    )
+    gate = Settings(values, labels=labels).gate(**options)
+    assert gate is not None  # noqa: S101 - an issuer option was given
+    return gate
 
 
 def _unreachable(issuer: Issuer) -> UsageError:
@@ -187,13 +240,12 @@ def _unreachable(issuer: Issuer) -> UsageError:
 
 def cmd_verify(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     token = _read_token(args.token, stdin)
-    issuer = _issuer_from_args(args)
-    gate = Gate(issuers=[issuer], sources=["bearer"], cache_size=0)
+    gate = _verifying_gate(args)
     try:
         user = gate.authenticate(headers={"Authorization": f"Bearer {token}"})
     except KeysUnavailable:
         # Not a verdict on the token: nothing could check it.
-        raise _unreachable(issuer) from None
+        raise _unreachable(gate.issuers[0]) from None
     except AuthError as error:
         print(f"refused: {error.error or 'missing_token'}: {error.description}", file=out)
         return 1
@@ -316,7 +368,7 @@ def cmd_mint(args: argparse.Namespace, out: TextIO, stdin: TextIO, err: TextIO) 
     from .testing import DEVELOPMENT_SECRET, TokenFactory
 
     claims = dict(_claim_value(c) for c in args.claim)
-    secret = _secret(args)
+    secret = _secret(args, "JWTGATE_NETLIFY_JWT_SECRET" if args.netlify else "JWTGATE_SECRET")
     if len(args.algorithm) > 1:
         raise UsageError("mint signs with one --algorithm")
     if len(args.audience) > 1:
@@ -325,6 +377,7 @@ def cmd_mint(args: argparse.Namespace, out: TextIO, stdin: TextIO, err: TextIO) 
         _check_netlify_mint(args)
         factory = TokenFactory.netlify(secret=secret or DEVELOPMENT_SECRET)
     else:
+        # A secret (JWTGATE_SECRET included) signs HMAC; otherwise a key, RS256 by default.
         default = "HS256" if secret is not None and not args.key else "RS256"
         algorithm = args.algorithm[0] if args.algorithm else default
         key: Any
@@ -389,7 +442,11 @@ def _parser(prog: str = "jwtgate") -> argparse.ArgumentParser:
     decode.add_argument("token", help="the token, or - to read it from stdin")
 
     def key_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--secret", help="HMAC secret (prefer --secret-file or JWTGATE_SECRET)")
+        p.add_argument(
+            "--secret",
+            help="HMAC secret (prefer --secret-file, or JWTGATE_SECRET; "
+            "for Netlify, JWTGATE_NETLIFY_JWT_SECRET)",
+        )
         p.add_argument("--secret-file", help="file holding the HMAC secret")
         p.add_argument("--key", help="PEM/JWK/JWKS key file")
         p.add_argument("--issuer", help="the expected (verify) or stamped (mint) iss")
@@ -418,7 +475,7 @@ def _parser(prog: str = "jwtgate") -> argparse.ArgumentParser:
         type=_cliargs.choice("preset", PRESETS),
         help=f"a provider's rules: {', '.join(sorted(PRESETS))}",
     )
-    verify.add_argument("--leeway", type=float, default=0, help="seconds of clock skew allowed")
+    verify.add_argument("--leeway", type=float, help="seconds of clock skew allowed (default 0)")
 
     mint = commands.add_parser("mint", help="mint a development token")
     key_options(mint)
@@ -434,7 +491,9 @@ def _parser(prog: str = "jwtgate") -> argparse.ArgumentParser:
     mint.add_argument("--expires-in", type=int, default=3600, help="seconds (default 3600)")
     mint.add_argument("--kid", help="the header kid")
 
-    demo = commands.add_parser("demo", help="run the example app on 127.0.0.1 with curl examples")
+    demo = commands.add_parser(
+        "demo", help="a development tool: the example app on 127.0.0.1 with curl examples"
+    )
     demo.add_argument(
         "--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0: any free port)"
     )

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import AuthError
 from .user import AnonymousUser, User
+
+if TYPE_CHECKING:
+    from .recheck import Recheck
 
 __all__ = [
     "ANONYMOUS",
@@ -32,13 +36,20 @@ class RequestAuth:
     """What the middleware learnt about the request.
 
     ``error`` is the refusal of a token that was presented and refused (the
-    user is then anonymous); ``preflight`` is True for a CORS preflight, which
-    carries no credentials by design and must not be refused.
+    user is then anonymous). ``preflight`` is True for a CORS preflight
+    (``OPTIONS`` with ``Access-Control-Request-Method``): browsers send it
+    without credentials, so its user is anonymous, the decorators refuse it
+    like any anonymous request and ``reject_invalid`` never refuses it; the
+    app's CORS layer answers it before any view. ``recheck`` is set for a
+    websocket, whose user the decorators ask the gate about again on every
+    call (see ``jwtgate.recheck``); ``None`` for a plain request, which was
+    authenticated just before its view ran.
     """
 
     user: User | AnonymousUser = ANONYMOUS
     error: AuthError | None = None
     preflight: bool = False
+    recheck: Recheck | None = None
 
 
 #: The ``RequestAuth`` of an ordinary request without a token, and of a CORS preflight.

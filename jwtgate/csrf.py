@@ -4,10 +4,12 @@ A browser attaches cookies to every request to their site, including ones a
 hostile page makes it send. Tokens such as Netlify's ``nf_jwt`` or Privy's
 ``privy-id-token`` are set by a third party and carry no CSRF claim, so
 double-submit schemes that rely on one don't apply. Instead an unsafe request
-(POST, PUT, PATCH, DELETE …) authenticated by a cookie must show same-origin
-evidence: ``Sec-Fetch-Site: same-origin``, an ``Origin`` that is the request's
-own or a trusted one, or a custom header that a cross-site page cannot send
-without a CORS preflight. Tokens in headers need none of this.
+(POST, PUT, PATCH, DELETE …) or a websocket handshake (a GET that browsers
+send cross-site with the site's cookies: cross-site websocket hijacking)
+authenticated by a cookie must show same-origin evidence:
+``Sec-Fetch-Site: same-origin``, an ``Origin`` that is the request's own or a
+trusted one, or a custom header that a cross-site page cannot send without a
+CORS preflight. Tokens in headers need none of this.
 """
 
 from __future__ import annotations
@@ -19,14 +21,35 @@ from .errors import ConfigurationError, CrossSiteRequest
 from .logs import logger
 from .sources import RequestView
 
-__all__ = ["SAFE_METHODS", "CSRFPolicy", "applies_to"]
+__all__ = ["SAFE_METHODS", "CSRFPolicy", "applies_to", "is_websocket_upgrade", "needs_evidence"]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
-def applies_to(method: str, source: str) -> bool:
-    """True when a request by ``method`` whose token came from ``source`` must show evidence."""
-    return method.upper() not in SAFE_METHODS and source.startswith("cookie:")
+def is_websocket_upgrade(upgrade: str | None) -> bool:
+    """True when an ``Upgrade`` header value asks for a websocket (RFC 6455 §4.1)."""
+    return upgrade is not None and "websocket" in upgrade.lower()
+
+
+def needs_evidence(method: str, upgrade: str | None = None) -> bool:
+    """True when a request carried by a cookie must show same-origin evidence.
+
+    That is an unsafe method, or a websocket handshake (``upgrade`` is the
+    ``Upgrade`` header's value): the one test every adapter and the gate share.
+    """
+    return method.upper() not in SAFE_METHODS or is_websocket_upgrade(upgrade)
+
+
+def applies_to(method: str, source: str, upgrade: str | None = None) -> bool:
+    """True when a request by ``method`` whose token came from ``source`` must show evidence.
+
+    ``upgrade`` is the request's ``Upgrade`` header, if any. ``needs_evidence``
+    spelt out: the adapters ask this on every request with a cookie token.
+    """
+    return (
+        method.upper() not in SAFE_METHODS
+        or (upgrade is not None and is_websocket_upgrade(upgrade))
+    ) and source.startswith("cookie:")
 
 
 def _origin(value: str) -> str:
@@ -59,8 +82,12 @@ class CSRFPolicy:
         self.header = header.strip().lower() if header else None
 
     def check(self, view: RequestView) -> None:
-        """Raise ``CrossSiteRequest`` unless the request shows same-origin evidence."""
-        if view.method.upper() in SAFE_METHODS:
+        """Raise ``CrossSiteRequest`` unless the request shows same-origin evidence.
+
+        Safe requests (``GET`` …) need none, except a websocket handshake.
+        """
+        upgrade = view.header_values("upgrade")
+        if not needs_evidence(view.method, upgrade[0] if upgrade else None):
             return
         if self.header is not None and view.header_values(self.header):
             return

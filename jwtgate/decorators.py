@@ -3,66 +3,182 @@
 They read the request's authentication from ``jwtgate.context`` (set by the
 WSGI and ASGI middleware) and raise the standard ``AuthError`` when it falls
 short: 401 without a user (carrying the refused token's own error when there
-was one), 403 ``insufficient_scope`` when roles are lacking. The wrapped
-function keeps its signature, so FastAPI still sees its parameters.
+was one), 403 ``insufficient_scope`` when roles are lacking. Nothing but a
+verified user passes: a CORS preflight is refused like any anonymous request
+(the app's CORS layer answers real preflights before any view runs). Inside
+a websocket they ask the gate again on every call, so an expired or revoked
+token stops passing; a refused flask-sock handler has its socket closed with
+1008, as the ASGI adapter does after ``accept``. The wrapped function keeps
+its signature, so FastAPI still sees its parameters.
+
+Every function they wrap is remembered (weakly) in ``WRAPPED``, so that the
+adapters can find a route that registered the unprotected original: the
+decorator written above the framework's route decorator (see
+``jwtgate.routes``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
+import sys
+import weakref
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, cast, overload
 
 from .context import _current
-from .errors import ConfigurationError, Forbidden, MissingToken
+from .errors import AuthError, ConfigurationError, Forbidden, MissingToken
+from .recheck import Recheck
+from .user import AnonymousUser, User
 
-__all__ = ["check_access", "require_auth", "require_roles"]
+__all__ = ["WRAPPED", "check_access", "require_auth", "require_roles"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Every function (or endpoint class) the decorators have wrapped: the unprotected originals.
+WRAPPED: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def check_access(roles: tuple[str, ...] = (), any_of: tuple[str, ...] | None = None) -> None:
     """Raise the right ``AuthError`` unless the current user may pass.
 
     401 without a user (the refused token's own error when one was sent, else
-    a plain challenge), 403 ``insufficient_scope`` when roles are lacking;
-    CORS preflights pass. ``RuntimeError`` outside a jwtgate middleware: a
-    protected view that nothing authenticates is a bug, never an open door.
+    a plain challenge), 403 ``insufficient_scope`` when roles are lacking.
+    Inside a websocket the user is first checked again with the gate (expiry,
+    revocation), which may block on a key fetch: async code goes through the
+    decorators, which ask without blocking. ``RuntimeError`` outside a jwtgate
+    middleware: a protected view that nothing authenticates is a bug, never an
+    open door.
     """
+    recheck = _first_check(roles, any_of)
+    if recheck is not None:
+        _check_roles(recheck.user(), roles, any_of)
+
+
+def _first_check(roles: tuple[str, ...], any_of: tuple[str, ...] | None) -> Recheck | None:
+    """Raise unless the request's user passes; the ``Recheck`` to ask first, if it has one."""
     auth = _current.get()
     if auth is None:
-        raise RuntimeError(
-            "jwtgate: no authentication in this context; "
-            "wrap the app in jwtgate.wsgi.GateMiddleware or jwtgate.asgi.GateMiddleware"
-        )
-    if auth.preflight:
-        return
+        raise RuntimeError(_no_middleware_message())
     user = auth.user
     if not user.is_authenticated:
         raise auth.error if auth.error is not None else MissingToken()
+    if auth.recheck is not None:
+        return auth.recheck
+    if roles or any_of is not None:
+        _check_roles(user, roles, any_of)
+    return None
+
+
+def _check_roles(
+    user: User | AnonymousUser, roles: tuple[str, ...], any_of: tuple[str, ...] | None
+) -> None:
     if (roles or any_of is not None) and not user.has_roles(*roles, any_of=any_of):
         raise Forbidden(roles=roles or any_of or ())
 
 
+def _no_middleware_message() -> str:
+    flask = sys.modules.get("flask")
+    if flask is not None and flask.has_request_context():
+        return (
+            "jwtgate: this Flask app does not authenticate requests; "
+            "set it up with JWTGate(app), or JWTGate().init_app(app) in an app factory"
+        )
+    return (
+        "jwtgate: no authentication in this context; "
+        "wrap the app in jwtgate.wsgi.GateMiddleware or jwtgate.asgi.GateMiddleware"
+    )
+
+
+def _remember(func: Any) -> None:
+    # Not every callable can be weakly referenced (a builtin, an object with
+    # __slots__ and no __weakref__); a framework cannot register those as
+    # endpoints by mistake in a way we could see, so there is nothing to remember.
+    with contextlib.suppress(TypeError):
+        WRAPPED.add(func)
+
+
 def _guard(func: F, roles: tuple[str, ...], any_of: tuple[str, ...] | None) -> F:
+    if inspect.isclass(func):
+        return cast(F, _guard_endpoint_class(func, roles, any_of))
     if not callable(func):
         raise TypeError("jwtgate: the decorator must be applied to a function")
+    _remember(func)
     if inspect.iscoroutinefunction(func):
 
         @functools.wraps(func)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            check_access(roles, any_of)
+            recheck = _first_check(roles, any_of)
+            if recheck is not None:
+                _check_roles(await recheck.user_async(), roles, any_of)
             return await func(*args, **kwargs)
 
         return async_wrapper  # type: ignore[return-value]
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        check_access(roles, any_of)
+        try:
+            recheck = _first_check(roles, any_of)
+            if recheck is not None:
+                _check_roles(recheck.user(), roles, any_of)
+        except AuthError as error:
+            if args and _closed_websocket(args[0], error):
+                return None
+            raise
         return func(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _closed_websocket(connection: Any, error: AuthError) -> bool:
+    """Close the open websocket a refused handler was given; False if it was given none.
+
+    flask-sock (over simple-websocket) completes the handshake before it calls
+    the handler, so a refusal there can no longer be an HTTP answer, and an
+    exception would leave the server writing one into the open socket. As the
+    ASGI adapter does after ``accept``, close with 1008 and the refusal as the
+    reason instead. Recognised by its type's package, so nothing is imported.
+    """
+    if type(connection).__module__.partition(".")[0] != "simple_websocket":
+        return False
+    from .asgi import WS_POLICY_VIOLATION, close_reason
+
+    connection.close(reason=WS_POLICY_VIOLATION, message=close_reason(error))
+    return True
+
+
+def _guard_endpoint_class(cls: Any, roles: tuple[str, ...], any_of: tuple[str, ...] | None) -> Any:
+    """A subclass of a Starlette ``HTTPEndpoint`` / ``WebSocketEndpoint`` that checks first.
+
+    Such a class is an ASGI app that Starlette instantiates per request and
+    awaits, which runs its async ``dispatch``: the check goes there, before
+    any handler method (or a websocket's ``accept``) runs. Any other class is
+    refused: a wrapper function in its place would break how it is called.
+    """
+    dispatch = getattr(cls, "dispatch", None)
+    if not inspect.iscoroutinefunction(dispatch):
+        raise ConfigurationError(
+            f"require_auth/require_roles: cannot protect the class {cls.__qualname__}; "
+            "decorate a Starlette HTTPEndpoint or WebSocketEndpoint, or its handler methods "
+            "(in Flask's MethodView, list the decorator in its decorators = [...])"
+        )
+    _remember(cls)
+
+    async def checked_dispatch(self: Any) -> None:
+        recheck = _first_check(roles, any_of)
+        if recheck is not None:
+            _check_roles(await recheck.user_async(), roles, any_of)
+        await dispatch(self)
+
+    namespace = {
+        "dispatch": checked_dispatch,
+        "__module__": cls.__module__,
+        "__qualname__": cls.__qualname__,
+        "__doc__": cls.__doc__,
+        "__wrapped__": cls,
+    }
+    return type(cls)(cls.__name__, (cls,), namespace)
 
 
 @overload
@@ -81,13 +197,24 @@ def require_roles(*roles: str, any_of: Iterable[str] | None = None) -> Callable[
 
     ``@require_roles("admin")``, ``@require_roles("admin", "billing")`` or
     ``@require_roles(any_of=["admin", "editor"])``; one form or the other, not
-    both. Misuse is refused when the module is imported, not at the first
-    request.
+    both. ``any_of`` may be any iterable (a generator is read once). Misuse is
+    refused when the module is imported, not at the first request.
     """
-    given: tuple[Any, ...] = roles
-    if given and callable(given[0]):
+    required, any_tuple = role_arguments(roles, any_of)
+    return lambda func: _guard(func, required, any_tuple)
+
+
+def role_arguments(
+    roles: tuple[Any, ...], any_of: Iterable[str] | None
+) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """``require_roles``' arguments checked and materialised: ``(roles, any_of)`` as tuples.
+
+    Shared with ``jwtgate.fastapi.require_roles``, so that the same misuse
+    gets the same error and an ``any_of`` generator is read exactly once.
+    """
+    if roles and callable(roles[0]):
         raise ConfigurationError('require_roles: call it with roles: @require_roles("admin")')
-    if len(given) == 1 and isinstance(given[0], list | tuple | set | frozenset):
+    if len(roles) == 1 and isinstance(roles[0], list | tuple | set | frozenset):
         raise ConfigurationError(
             'require_roles: pass roles as arguments (require_roles("a", "b")) '
             "or as any_of=[...], not as one list"
@@ -99,12 +226,11 @@ def require_roles(*roles: str, any_of: Iterable[str] | None = None) -> Callable[
         )
     if not roles and not any_tuple:
         raise ConfigurationError("require_roles: name at least one role")
-    required = _role_tuple(roles, "roles")
-    return lambda func: _guard(func, required, any_tuple)
+    return _role_tuple(roles, "roles"), any_tuple
 
 
 def _role_tuple(roles: Iterable[str], what: str) -> tuple[str, ...]:
-    if isinstance(roles, str):
+    if isinstance(roles, str) or not isinstance(roles, Iterable):
         raise ConfigurationError(f"require_roles: {what} must be a list of role names")
     found = tuple(roles)
     if not all(isinstance(r, str) and r for r in found):

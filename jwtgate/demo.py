@@ -1,4 +1,8 @@
-"""``jwtgate demo``: the example app on 127.0.0.1, trusting the public development key.
+"""``jwtgate demo``: a development tool, the example app on 127.0.0.1 trusting the public
+development key.
+
+It only ever binds 127.0.0.1, and says on start that anyone can mint tokens
+for it: it shows what jwtgate answers, and is never a way to serve an app.
 
 A small WSGI app (werkzeug + ``GateMiddleware`` + ``require_auth`` /
 ``require_roles``) with the routes of ``examples/flask_app``: ``/`` and
@@ -210,8 +214,9 @@ def serve(port: int, out: TextIO) -> int:
     factory = TokenFactory.netlify(secret=DEVELOPMENT_SECRET)
     print(f"jwtgate demo: serving on {base_url}/  (Ctrl-C to stop)", file=out)
     print(
-        "It trusts jwtgate's PUBLIC development key (netlify preset): "
-        "anyone can mint tokens with it. Never use it in production.",
+        "A development tool: it trusts jwtgate's PUBLIC development key (netlify preset), "
+        "so anyone can mint tokens for it, and it only listens on 127.0.0.1. "
+        "Never use it in production.",
         file=out,
     )
     print(f"Try these (tokens valid for {TOKEN_LIFETIME // 3600} hours):\n", file=out)

@@ -28,7 +28,7 @@ from fastapi.security.base import SecurityBase
 
 from .asgi import GateMiddleware
 from .context import current_auth
-from .decorators import require_roles as _check_role_arguments
+from .decorators import role_arguments
 from .errors import AuthError, Forbidden, MissingToken
 from .gate import Gate
 from .sources import BearerSource, CookieSource, HeaderSource, QuerySource, Source
@@ -145,8 +145,8 @@ def require_roles(*roles: str, any_of: Iterable[str] | None = None) -> RequireRo
     ``dependencies=[...]``; the same arguments give the same object, so
     ``app.dependency_overrides[require_roles("admin")]`` works.
     """
-    _check_role_arguments(*roles, any_of=any_of)  # the decorator's checks: same misuse, same error
-    key = (roles, None if any_of is None else tuple(any_of))
+    # The decorator's checks (same misuse, same error), reading an any_of generator once.
+    key = role_arguments(roles, any_of)
     found = _role_dependencies.get(key)
     if found is None:
         found = _role_dependencies.setdefault(key, RequireRoles(*key))

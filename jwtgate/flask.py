@@ -14,9 +14,7 @@ handler registered for ``AuthError`` (401) would not otherwise see a 403, a
 
 from __future__ import annotations
 
-import difflib
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode, urlsplit
@@ -26,15 +24,16 @@ from werkzeug.local import LocalProxy
 from werkzeug.routing import BuildError
 
 from .context import _current
-from .csrf import CSRFPolicy
 from .errors import AuthError, ConfigurationError
 from .gate import Gate
-from .issuer import Issuer
 from .logs import logger
+from .routes import check_flask_app
+from .settings import FLASK_SETTINGS, GATE_SETTINGS, Settings
 from .user import AnonymousUser, User
 from .wsgi import USER_KEY, GateMiddleware
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
     from werkzeug.wrappers import Response
 
 __all__ = [
@@ -51,48 +50,10 @@ __all__ = [
 
 EXTENSION_KEY = "jwtgate"
 
-#: Every configuration key the extension reads, with what it means.
-CONFIG_KEYS: Mapping[str, str] = {
-    # Netlify Identity (GoTrue)
-    "JWTGATE_NETLIFY_JWT_SECRET": "the site's Identity JWT secret: trust Netlify Identity tokens",
-    "JWTGATE_NETLIFY_IDENTITY_URL": "https://<site>/.netlify/identity, for client_context()",
-    # Privy
-    "JWTGATE_PRIVY_APP_ID": "the Privy app id: trust that app's Privy tokens",
-    "JWTGATE_PRIVY_VERIFICATION_KEY": "the app's verification key (PEM); else fetched from Privy",
-    # Any other issuer
-    "JWTGATE_ISSUER": "the exact iss expected (unset: not checked)",
-    "JWTGATE_ALGORITHMS": "allowed algorithms, e.g. RS256 or HS256,HS384 (required)",
-    "JWTGATE_AUDIENCE": "the aud expected: one value or a comma-separated list",
-    "JWTGATE_SECRET": "an HMAC secret (HS256/384/512)",
-    "JWTGATE_PUBLIC_KEY": "a public key: PEM, or a JWK or JWKS as JSON",
-    "JWTGATE_JWKS_URL": "the issuer's JWKS URL",
-    "JWTGATE_DISCOVERY": "true (OIDC discovery from JWTGATE_ISSUER) or a discovery URL",
-    "JWTGATE_ROLES_CLAIM": "where the roles are: a dotted claim path, or several, comma-separated",
-    "JWTGATE_LEEWAY": "clock leeway in seconds (0 to 300)",
-    "JWTGATE_REQUIRED_CLAIMS": "claims every token must carry (default: exp)",
-    "JWTGATE_TOKEN_TYPE": 'the header typ required, e.g. "at+jwt"',
-    # The gate
-    "JWTGATE_SOURCES": "where tokens are looked for, e.g. bearer,cookie:nf_jwt",
-    "JWTGATE_CACHE_SIZE": "verified tokens remembered (0: none)",
-    "JWTGATE_CACHE_TTL": "seconds a verified token is remembered at most",
-    "JWTGATE_CSRF": "false: no same-origin check for unsafe requests carrying a cookie token",
-    "JWTGATE_CSRF_TRUSTED_ORIGINS": "other origins allowed to send them, comma-separated",
-    "JWTGATE_CSRF_HEADER": "a header whose presence is same-origin evidence (X-Requested-With)",
-    # The extension
-    "JWTGATE_LOGIN_URL": "where a browser that must log in is redirected (a URL or an endpoint)",
-    "JWTGATE_REJECT_INVALID": "answer 401 for any refused token, even on public views",
-}
-
-_GENERIC_KEYS = (
-    "JWTGATE_ISSUER",
-    "JWTGATE_ALGORITHMS",
-    "JWTGATE_AUDIENCE",
-    "JWTGATE_ROLES_CLAIM",
-    "JWTGATE_LEEWAY",
-    "JWTGATE_REQUIRED_CLAIMS",
-    "JWTGATE_TOKEN_TYPE",
-)
-_KEY_SOURCES = ("JWTGATE_SECRET", "JWTGATE_PUBLIC_KEY", "JWTGATE_JWKS_URL", "JWTGATE_DISCOVERY")
+#: Every configuration key the extension reads, with what it means (see ``jwtgate.settings``).
+CONFIG_KEYS: Mapping[str, str] = {**GATE_SETTINGS, **FLASK_SETTINGS}
+# The settings that describe a gate: refused beside a Gate passed to the extension.
+_GATE_KEYS = tuple(key for key in GATE_SETTINGS if key != "JWTGATE_NETLIFY_IDENTITY_URL")
 
 
 @dataclass(frozen=True)
@@ -140,34 +101,36 @@ class JWTGate:
         """Wrap ``app.wsgi_app``, register the error rendering, publish ``current_user``."""
         if EXTENSION_KEY in app.extensions:
             raise ConfigurationError("JWTGate: this app is already set up (init_app ran twice)")
-        config = app.config
-        _check_keys(config)
+        settings = _settings(app.config)
         gate = self._gate
         if gate is None:
-            gate = gate_from_config(config)
+            gate = settings.gate()
             if gate is None:
                 raise ConfigurationError(
                     "JWTGate: pass a Gate, or configure an issuer "
                     "(e.g. JWTGATE_NETLIFY_JWT_SECRET, or JWTGATE_ALGORITHMS with JWTGATE_SECRET, "
                     "JWTGATE_PUBLIC_KEY, JWTGATE_JWKS_URL or JWTGATE_DISCOVERY)"
                 )
-        elif _issuer_keys(config):
+        elif configured := settings.configured(_GATE_KEYS):
             raise ConfigurationError(
                 "JWTGate: a Gate was passed and issuer settings are configured "
-                f"({', '.join(_issuer_keys(config))}): use one or the other"
+                f"({', '.join(configured)}): use one or the other"
             )
-        login_url = self.login_url or _text(config, "JWTGATE_LOGIN_URL")
+        login_url = self.login_url or settings.text("JWTGATE_LOGIN_URL")
         reject = self.reject_invalid
         if reject is None:
-            reject = _bool(config, "JWTGATE_REJECT_INVALID") or False
-        middleware = GateMiddleware(app.wsgi_app, gate, reject_invalid=reject)
+            reject = settings.flag("JWTGATE_REJECT_INVALID") or False
+        check_flask_app(app)  # routes registered so far; the rest at the first request
+        first = _CheckRoutesFirst(app, app.wsgi_app)
+        middleware = GateMiddleware(first, gate, reject_invalid=reject)
+        first.middleware = middleware
         app.wsgi_app = middleware  # type: ignore[method-assign]
         app.extensions[EXTENSION_KEY] = JWTGateState(
             extension=self,
             gate=gate,
             middleware=middleware,
             login_url=login_url,
-            identity_url=_text(config, "JWTGATE_NETLIFY_IDENTITY_URL") or _identity_url(gate),
+            identity_url=settings.text("JWTGATE_NETLIFY_IDENTITY_URL") or _identity_url(gate),
         )
         _register_error_handlers(app)
         if self.context_processor:
@@ -177,6 +140,29 @@ class JWTGate:
     def gate(self) -> Gate:
         """The ``Gate`` of the app given at construction, else of the current app."""
         return get_state(self._app).gate
+
+
+class _CheckRoutesFirst:
+    """What the extension's middleware calls until the app's first request.
+
+    Routes are usually added after ``JWTGate(app)``, so the decorator-order
+    trap (see ``jwtgate.routes``) is looked for again when the app first
+    serves: a route serving an unprotected original raises
+    ``ConfigurationError`` (the server logs it and answers 500), on every
+    request until the app is fixed. Once the check passes this steps aside,
+    so later requests pay nothing for it.
+    """
+
+    middleware: GateMiddleware  # the middleware calling this, set by init_app
+
+    def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
+        self.flask_app = app
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        check_flask_app(self.flask_app)
+        self.middleware.app = self.wsgi_app
+        return self.wsgi_app(environ, start_response)
 
 
 def get_state(app: Flask | None = None) -> JWTGateState:
@@ -219,14 +205,16 @@ def client_context() -> dict[str, Any]:
     """The request as Netlify Functions see it in ``context.clientContext``.
 
     ``{"identity": {"url": ...}, "user": <claims>}``; ``"user"`` is absent for
-    an anonymous request, as on Netlify. The identity URL is
-    ``JWTGATE_NETLIFY_IDENTITY_URL`` (or the netlify preset's
-    ``identity_url``), else this site's ``/.netlify/identity``. Netlify's
-    short-lived admin ``identity.token`` is not reproduced.
+    an anonymous request, as on Netlify. The identity URL comes only from the
+    configuration: ``JWTGATE_NETLIFY_IDENTITY_URL``, or the netlify preset's
+    ``identity_url``; without one ``"identity"`` is absent. It is never built
+    from the request's ``Host``, which the client chooses, since ported
+    handlers call that URL with admin credentials. Netlify's short-lived admin
+    ``identity.token`` is not reproduced.
     """
     user = _load_user()
-    url = get_state().identity_url or request.host_url + ".netlify/identity"
-    context: dict[str, Any] = {"identity": {"url": url}}
+    url = get_state().identity_url
+    context: dict[str, Any] = {} if url is None else {"identity": {"url": url}}
     if user.is_authenticated:
         context["user"] = _thaw(user.claims)
     return context
@@ -363,241 +351,14 @@ def safe_next_url(value: str | None, default: str = "/") -> str:
 
 
 def gate_from_config(config: Mapping[str, Any]) -> Gate | None:
-    """A ``Gate`` from ``JWTGATE_*`` settings, or None when no issuer is configured.
+    """A ``Gate`` from the app's ``JWTGATE_*`` settings, or None when no issuer is configured.
 
-    Netlify (``JWTGATE_NETLIFY_JWT_SECRET``), Privy (``JWTGATE_PRIVY_APP_ID``)
-    and a generic issuer (``JWTGATE_ALGORITHMS`` with a key source) may be
-    combined where the issuers allow it; values may be strings (from the
-    environment) or Python values. A bad setting raises ``ConfigurationError``
-    naming it.
+    The reader is ``jwtgate.settings``, shared with Django, environment
+    variables and the command line; a bad setting raises
+    ``ConfigurationError`` naming it.
     """
-    _check_keys(config)
-    issuers: list[Issuer] = []
-    netlify_secret = _text(config, "JWTGATE_NETLIFY_JWT_SECRET")
-    if netlify_secret is not None:
-        from .presets import netlify
-
-        issuers.append(
-            netlify(
-                jwt_secret=netlify_secret,
-                identity_url=_text(config, "JWTGATE_NETLIFY_IDENTITY_URL"),
-            )
-        )
-    privy_app = _text(config, "JWTGATE_PRIVY_APP_ID")
-    if privy_app is not None:
-        issuers.append(_privy(privy_app, _pem(config, "JWTGATE_PRIVY_VERIFICATION_KEY")))
-    elif _text(config, "JWTGATE_PRIVY_VERIFICATION_KEY") is not None:
-        raise ConfigurationError("JWTGATE_PRIVY_VERIFICATION_KEY: set JWTGATE_PRIVY_APP_ID too")
-    generic = _generic_issuer(config)
-    if generic is not None:
-        issuers.append(generic)
-    if not issuers:
-        return None
-    options: dict[str, Any] = {}
-    sources = _list(config, "JWTGATE_SOURCES")
-    if sources is not None:
-        options["sources"] = sources
-    csrf = _csrf(config)
-    if csrf is not None:
-        options["csrf"] = csrf
-    for key, name in (("JWTGATE_CACHE_SIZE", "cache_size"), ("JWTGATE_CACHE_TTL", "cache_ttl")):
-        number = _number(config, key)
-        if number is not None:
-            options[name] = int(number) if key == "JWTGATE_CACHE_SIZE" else number
-    return Gate(issuers=issuers, **options)
+    return _settings(config).gate()
 
 
-def _csrf(config: Mapping[str, Any]) -> bool | CSRFPolicy | None:
-    """The gate's ``csrf=`` from the settings, or None to keep its default (on)."""
-    origins = _list(config, "JWTGATE_CSRF_TRUSTED_ORIGINS")
-    header = _text(config, "JWTGATE_CSRF_HEADER")
-    if _bool(config, "JWTGATE_CSRF") is False:
-        if origins is not None or header is not None:
-            raise ConfigurationError(
-                "JWTGATE_CSRF: false, yet JWTGATE_CSRF_TRUSTED_ORIGINS or _HEADER is set"
-            )
-        return False
-    if origins is None and header is None:
-        return None
-    try:
-        return CSRFPolicy(trusted_origins=origins or (), header=header)
-    except ConfigurationError as exc:
-        raise ConfigurationError(f"JWTGATE_CSRF_*: {exc}") from None
-
-
-def _privy(app_id: str, verification_key: str | None) -> Issuer:
-    from . import presets
-
-    privy: Any = getattr(presets, "privy", None)
-    if privy is None:
-        raise ConfigurationError(
-            "JWTGATE_PRIVY_APP_ID: this version of jwtgate has no Privy preset"
-        )
-    issuer: Issuer = privy(app_id, verification_key=verification_key)
-    return issuer
-
-
-def _generic_issuer(config: Mapping[str, Any]) -> Issuer | None:
-    given = [key for key in _KEY_SOURCES if _present(config, key)]
-    if not given:
-        described = [key for key in _GENERIC_KEYS if _present(config, key)]
-        if described:
-            raise ConfigurationError(
-                f"{described[0]}: the issuer needs a key: set one of {', '.join(_KEY_SOURCES)}"
-            )
-        return None
-    algorithms = _list(config, "JWTGATE_ALGORITHMS")
-    if not algorithms:
-        raise ConfigurationError('JWTGATE_ALGORITHMS: required, e.g. "RS256"')
-    options: dict[str, Any] = {"algorithms": algorithms}
-    audience = _list(config, "JWTGATE_AUDIENCE")
-    if audience is not None:
-        options["audience"] = audience
-    secret = _text(config, "JWTGATE_SECRET")
-    if secret is not None:
-        options["secret"] = secret
-    public_key = _public_key(config)
-    if public_key is not None:
-        options["key"] = public_key
-    jwks_url = _text(config, "JWTGATE_JWKS_URL")
-    if jwks_url is not None:
-        options["jwks_url"] = jwks_url
-    if _present(config, "JWTGATE_DISCOVERY"):
-        options["discovery"] = _discovery(config)
-    roles = _list(config, "JWTGATE_ROLES_CLAIM")
-    if roles is not None:
-        options["roles_claim"] = roles[0] if len(roles) == 1 else roles
-    leeway = _number(config, "JWTGATE_LEEWAY")
-    if leeway is not None:
-        options["leeway"] = leeway
-    required = _list(config, "JWTGATE_REQUIRED_CLAIMS")
-    if required is not None:
-        options["required_claims"] = required
-    token_type = _text(config, "JWTGATE_TOKEN_TYPE")
-    if token_type is not None:
-        options["token_type"] = token_type
-    try:
-        return Issuer(_text(config, "JWTGATE_ISSUER"), **options)
-    except ConfigurationError as exc:
-        raise ConfigurationError(f"JWTGATE_*: {exc}") from None
-
-
-def _check_keys(config: Mapping[str, Any]) -> None:
-    """Refuse misspelt JWTGATE_ keys: a typo would otherwise silently drop a setting."""
-    for key in config:
-        if isinstance(key, str) and key.startswith("JWTGATE_") and key not in CONFIG_KEYS:
-            close = difflib.get_close_matches(key, list(CONFIG_KEYS), n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            raise ConfigurationError(f"{key}: not a jwtgate setting{hint}")
-
-
-def _issuer_keys(config: Mapping[str, Any]) -> list[str]:
-    keys = (
-        "JWTGATE_NETLIFY_JWT_SECRET",
-        "JWTGATE_PRIVY_APP_ID",
-        *_KEY_SOURCES,
-        *_GENERIC_KEYS,
-        "JWTGATE_SOURCES",
-        "JWTGATE_CACHE_SIZE",
-        "JWTGATE_CACHE_TTL",
-        "JWTGATE_CSRF",
-        "JWTGATE_CSRF_TRUSTED_ORIGINS",
-        "JWTGATE_CSRF_HEADER",
-    )
-    return [key for key in keys if _present(config, key)]
-
-
-def _present(config: Mapping[str, Any], key: str) -> bool:
-    value = config.get(key)
-    if key == "JWTGATE_DISCOVERY" and (
-        value is False or (isinstance(value, str) and value.strip().lower() in _FALSE)
-    ):
-        return False  # discovery turned off is no key source
-    return value is not None and value != ""
-
-
-def _text(config: Mapping[str, Any], key: str) -> str | None:
-    if not _present(config, key):
-        return None
-    value = config[key]
-    if not isinstance(value, str):
-        raise ConfigurationError(f"{key}: must be a string")
-    return value
-
-
-def _list(config: Mapping[str, Any], key: str) -> list[str] | None:
-    if not _present(config, key):
-        return None
-    value = config[key]
-    if isinstance(value, str):
-        items = [item.strip() for item in value.replace(",", " ").split()]
-    elif isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
-        items = list(value)
-    else:
-        raise ConfigurationError(f"{key}: a list of strings, or one comma-separated string")
-    if not items:
-        raise ConfigurationError(f"{key}: give at least one value")
-    return items
-
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-def _bool(config: Mapping[str, Any], key: str) -> bool | None:
-    if not _present(config, key):
-        return None
-    value = config[key]
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
-    raise ConfigurationError(f"{key}: must be true or false")
-
-
-def _number(config: Mapping[str, Any], key: str) -> float | None:
-    if not _present(config, key):
-        return None
-    value = config[key]
-    if isinstance(value, bool):
-        raise ConfigurationError(f"{key}: must be a number")
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, str):
-        for parse in (int, float):
-            try:
-                return parse(value)
-            except ValueError:
-                pass
-    raise ConfigurationError(f"{key}: must be a number")
-
-
-def _discovery(config: Mapping[str, Any]) -> bool | str:
-    value = config["JWTGATE_DISCOVERY"]
-    if isinstance(value, str) and value.startswith(("https://", "http://")):
-        return value
-    flag = _bool(config, "JWTGATE_DISCOVERY")
-    if not flag:
-        raise ConfigurationError("JWTGATE_DISCOVERY: true, or the discovery document's URL")
-    return True
-
-
-def _pem(config: Mapping[str, Any], key: str) -> str | None:
-    text = _text(config, key)
-    if text is not None and "\\n" in text and "\n" not in text:
-        # A PEM pasted into one environment variable line, newlines written as \n.
-        text = text.replace("\\n", "\n")
-    return text
-
-
-def _public_key(config: Mapping[str, Any]) -> Any:
-    value = config.get("JWTGATE_PUBLIC_KEY")
-    if value is None or value == "" or isinstance(value, dict):
-        return value or None
-    text = _pem(config, "JWTGATE_PUBLIC_KEY")
-    if text is not None and text.lstrip().startswith("{"):
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise ConfigurationError("JWTGATE_PUBLIC_KEY: not valid JWK/JWKS JSON") from None
-    return text
+def _settings(config: Mapping[str, Any]) -> Settings:
+    return Settings(config, known=CONFIG_KEYS, reader="Flask's JWTGate")

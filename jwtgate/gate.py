@@ -24,7 +24,7 @@ from .issuer import Issuer
 from .jws import DEFAULT_MAX_DEPTH, parse
 from .keys import KeySource
 from .logs import fingerprint, logger
-from .sources import CookieSource, MappingView, RequestView, Source, parse_source
+from .sources import BearerSource, CookieSource, MappingView, RequestView, Source, parse_source
 from .user import User
 
 if TYPE_CHECKING:
@@ -51,8 +51,10 @@ class Gate:
     """Trusts tokens from the configured issuers, found in the configured sources.
 
     ``sources`` are tried in order (``"bearer"``, ``"cookie:NAME"``,
-    ``"header:NAME"``, ``"query:NAME"`` or ``Source`` objects); without it the
-    issuers' own default sources are used, else ``"bearer"``. Verified users
+    ``"header:NAME"``, ``"query:NAME"`` or ``Source`` objects); without it each
+    issuer's own default sources are used, in order (``"bearer"`` for an issuer
+    that has none). A token's ``iss`` picks its issuer; a token without ``iss``
+    goes to the issuer built with ``issuer=None``, if any. Verified users
     are cached by token for at most ``cache_ttl`` seconds and never past the
     token's ``exp``.
 
@@ -90,8 +92,12 @@ class Gate:
         observer: Observer | None = None,
     ) -> None:
         self.issuers = _check_issuers(issuers)
-        self._by_iss = {i.issuer: i for i in self.issuers if i.issuer is not None}
-        self._any_issuer = self.issuers[0] if self.issuers[0].issuer is None else None
+        self._by_iss = {iss: i for i in self.issuers for iss in i.accepted_issuers}
+        issuerless = [i for i in self.issuers if i.issuer is None]
+        # A sole issuer-less issuer takes every token (its iss is not checked); beside
+        # others it takes the tokens that carry no iss at all (Netlify's).
+        self._any_issuer = issuerless[0] if len(self.issuers) == 1 and issuerless else None
+        self._no_iss_issuer = issuerless[0] if issuerless else None
         self.sources = _check_sources(sources, self.issuers)
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
             raise ConfigurationError("cache_size: must be a whole number ≥ 0 (0 disables it)")
@@ -302,7 +308,7 @@ class Gate:
         issuer: Issuer | None = None
         try:
             parsed = parse(token, max_depth=self.max_json_depth)
-            issuer = self._issuer_for(parsed.claims.get("iss"))
+            issuer = self._issuer_for(parsed.claims)
             alg, kid = issuer.check_header(parsed.header)
             candidates = issuer.keys.keys_for(kid, alg)
             if not candidates and not refreshed and issuer.keys.needs_refresh(kid):
@@ -325,9 +331,12 @@ class Gate:
         self._cache.put(token, user, deadline)
         return user
 
-    def _issuer_for(self, iss: Any) -> Issuer:
+    def _issuer_for(self, claims: Mapping[str, Any]) -> Issuer:
         if self._any_issuer is not None:
             return self._any_issuer
+        if "iss" not in claims and self._no_iss_issuer is not None:
+            return self._no_iss_issuer
+        iss = claims.get("iss")
         issuer = self._by_iss.get(iss) if isinstance(iss, str) else None
         if issuer is None:
             raise UntrustedIssuer()
@@ -400,11 +409,11 @@ def _check_issuers(issuers: Sequence[Issuer]) -> tuple[Issuer, ...]:
         raise ConfigurationError("issuers: give at least one Issuer")
     if not all(isinstance(i, Issuer) for i in found):
         raise ConfigurationError("issuers: every item must be an Issuer")
-    if len(found) > 1 and any(i.issuer is None for i in found):
+    if sum(i.issuer is None for i in found) > 1:
         raise ConfigurationError(
-            "issuers: an Issuer with issuer=None accepts any iss, so it must be the only one"
+            "issuers: only one Issuer may have issuer=None (it takes the tokens without iss)"
         )
-    names = [i.issuer for i in found]
+    names = [iss for i in found for iss in i.accepted_issuers]
     if len(names) != len(set(names)):
         raise ConfigurationError("issuers: two issuers have the same iss")
     return found
@@ -416,9 +425,11 @@ def _check_sources(
     if isinstance(sources, str | Source):
         sources = [sources]
     if sources is None:
+        # Each issuer's own sources, in order; one without any brings "bearer", so that
+        # adding a plain Issuer beside a preset never stops Bearer tokens being read.
         specs: list[Source] = []
         for issuer in issuers:
-            specs.extend(issuer.sources or ())
+            specs.extend(issuer.sources if issuer.sources is not None else [BearerSource()])
         parsed = list(dict.fromkeys(specs)) or [parse_source("bearer")]
     else:
         parsed = [parse_source(s) for s in sources]

@@ -1,8 +1,9 @@
 """Who made the request: ``User`` for a verified token, ``AnonymousUser`` otherwise.
 
-A ``User`` is immutable and shared between requests through the claims cache,
-so its claims are deeply read-only (``FrozenDict`` and tuples): a view that
-tried to edit them would otherwise change what the next request sees.
+A ``User`` is immutable and shared between requests through the claims cache:
+its attributes cannot be set or deleted and its claims are deeply read-only
+(``FrozenDict`` and tuples), since a view that changed them would otherwise
+change what the next request with the same token sees.
 """
 
 from __future__ import annotations
@@ -10,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NoReturn, TypeAlias
 
-__all__ = ["AnonymousUser", "FrozenDict", "RolesClaim", "User", "read_claim", "roles_from_claims"]
+__all__ = [
+    "AnonymousUser",
+    "FrozenDict",
+    "RolesClaim",
+    "User",
+    "freeze",
+    "read_claim",
+    "roles_from_claims",
+]
 
 RolesClaim: TypeAlias = str | Sequence[str] | Callable[[Mapping[str, Any]], Iterable[str]]
 
@@ -28,6 +37,9 @@ class FrozenDict(dict[str, Any]):
 
     def __hash__(self) -> int:  # type: ignore[override]
         raise TypeError("unhashable type: 'FrozenDict'")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return FrozenDict, (dict(self),)
 
     def __repr__(self) -> str:
         return f"FrozenDict({dict.__repr__(self)})"
@@ -81,41 +93,120 @@ def _has_roles(own: frozenset[str], roles: Iterable[str], any_of: Iterable[str] 
         return False
     if any_of is None:
         return True
+    if isinstance(any_of, str):
+        # A string is an iterable of characters: "admin" would let in a user holding "a".
+        raise TypeError('has_roles: any_of must be a list of role names, e.g. any_of=["admin"]')
     return not own.isdisjoint(any_of)
 
 
-class User:
-    """A verified token's bearer.
+def freeze(value: Any) -> Any:
+    """``value`` made deeply read-only: mappings become ``FrozenDict``, lists tuples."""
+    if isinstance(value, Mapping):
+        return FrozenDict({key: freeze(item) for key, item in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(freeze(item) for item in value)
+    if isinstance(value, set | frozenset):
+        return frozenset(value)
+    return value
 
-    ``subject`` is the ``sub`` claim, ``roles`` a frozenset, ``claims`` the
-    whole verified payload (read-only), ``source`` where the token was found
-    (``"bearer"``, ``"cookie:nf_jwt"`` …) and ``expires_at`` its ``exp``.
+
+def _role_set(roles: Iterable[str]) -> frozenset[str]:
+    """``roles`` (any iterable of strings but a string itself) as a frozenset."""
+    if isinstance(roles, str) or not isinstance(roles, Iterable):
+        raise TypeError('User: roles must be an iterable of role names, e.g. roles=["admin"]')
+    found = frozenset(roles)
+    if not all(isinstance(role, str) for role in found):
+        raise TypeError("User: every role must be a string")
+    return found
+
+
+class _UserFields:
+    """``User``'s storage: a ``User`` is filled in as one of these, then becomes a ``User``.
+
+    Written this way because a ``User`` is built on every cache miss and
+    refuses ``__setattr__``: filling plain slots and then switching the class
+    costs a fraction of setting each field through ``object.__setattr__``.
     """
 
     __slots__ = ("claims", "email", "expires_at", "issuer", "roles", "source", "subject", "token")
 
-    is_authenticated = True
+    subject: str | None
+    claims: Mapping[str, Any]
+    roles: frozenset[str]
+    issuer: str | None
+    token: str
+    source: str
+    expires_at: float | None
+    email: str | None
 
-    def __init__(
-        self,
+
+class User(_UserFields):
+    """A verified token's bearer; immutable, as one ``User`` serves every request of its token.
+
+    ``subject`` is the ``sub`` claim, ``roles`` a frozenset (built from any
+    iterable of strings), ``claims`` the whole verified payload (deeply
+    read-only), ``source`` where the token was found (``"bearer"``,
+    ``"cookie:nf_jwt"`` …) and ``expires_at`` its ``exp``. Its attributes can
+    be neither set nor deleted: the claims cache hands the same object to
+    every request carrying the same token, so a view that changed it (say
+    ``user.roles |= {"admin"}``) would change what later requests see.
+    """
+
+    __slots__ = ()
+
+    is_authenticated = True
+    is_anonymous = False  # as Django's users say it
+
+    def __new__(
+        cls,
         *,
         subject: str | None,
         claims: Mapping[str, Any],
-        roles: frozenset[str] = frozenset(),
+        roles: Iterable[str] = frozenset(),
         issuer: str | None = None,
         token: str = "",
         source: str = "",
         expires_at: float | None = None,
-    ) -> None:
-        self.subject = subject
-        self.claims = claims
-        self.roles = roles
-        self.issuer = issuer
-        self.token = token
-        self.source = source
-        self.expires_at = expires_at
+    ) -> User:
+        if type(claims) is not FrozenDict:
+            claims = freeze(claims)
+        if type(roles) is not frozenset:
+            roles = _role_set(roles)
         email = claims.get("email")
-        self.email: str | None = email if isinstance(email, str) else None
+        fields = _new_fields(_UserFields)
+        fields.subject = subject
+        fields.claims = claims
+        fields.roles = roles
+        fields.issuer = issuer
+        fields.token = token
+        fields.source = source
+        fields.expires_at = expires_at
+        fields.email = email if isinstance(email, str) else None
+        fields.__class__ = cls
+        return fields  # type: ignore[return-value]
+
+    def __setattr__(self, name: str, value: Any) -> NoReturn:
+        raise AttributeError(f"User is immutable: {name!r} cannot be set")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError(f"User is immutable: {name!r} cannot be deleted")
+
+    def __copy__(self) -> User:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> User:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuild, (
+            self.subject,
+            self.claims,
+            self.roles,
+            self.issuer,
+            self.token,
+            self.source,
+            self.expires_at,
+        )
 
     @property
     def identity(self) -> str:
@@ -137,15 +228,17 @@ class User:
 
     def with_source(self, source: str) -> User:
         """The same user, found in another source (the cache shares users between sources)."""
-        return User(
-            subject=self.subject,
-            claims=self.claims,
-            roles=self.roles,
-            issuer=self.issuer,
-            token=self.token,
-            source=source,
-            expires_at=self.expires_at,
-        )
+        fields = _new_fields(_UserFields)
+        fields.subject = self.subject
+        fields.claims = self.claims
+        fields.roles = self.roles
+        fields.issuer = self.issuer
+        fields.token = self.token
+        fields.source = source
+        fields.expires_at = self.expires_at
+        fields.email = self.email
+        fields.__class__ = type(self)
+        return fields  # type: ignore[return-value]
 
     def __repr__(self) -> str:
         # Never the token: reprs end up in logs and tracebacks.
@@ -154,12 +247,36 @@ class User:
         )
 
 
+_new_fields = object.__new__
+
+
+def _rebuild(
+    subject: str | None,
+    claims: Mapping[str, Any],
+    roles: frozenset[str],
+    issuer: str | None,
+    token: str,
+    source: str,
+    expires_at: float | None,
+) -> User:
+    return User(
+        subject=subject,
+        claims=claims,
+        roles=roles,
+        issuer=issuer,
+        token=token,
+        source=source,
+        expires_at=expires_at,
+    )
+
+
 class AnonymousUser:
     """Nobody: no token, or a refused one. Falsy ``is_authenticated``, no roles."""
 
     __slots__ = ()
 
     is_authenticated = False
+    is_anonymous = True
     subject = None
     email = None
     issuer = None

@@ -22,10 +22,11 @@ from types import GeneratorType
 from typing import TYPE_CHECKING, Any, cast
 
 from .context import ANONYMOUS_AUTH, PREFLIGHT_AUTH, RequestAuth, _current
-from .csrf import applies_to
+from .csrf import applies_to, is_websocket_upgrade
 from .errors import AuthError, ConfigurationError
 from .gate import Gate
 from .memo import MEMO_SIZE, TAIL, UNKEYABLE, CredentialMemo, credential_places
+from .recheck import Recheck
 from .sources import RequestView
 from .user import User
 
@@ -125,9 +126,13 @@ class GateMiddleware:
 
     A refused token makes the request anonymous; with ``reject_invalid=True``
     it is answered here instead (401, or 400 for a malformed request, 503 when
-    the issuer's keys are unavailable). CORS preflights are never refused. An
-    ``AuthError`` the app raises before its response starts is rendered as the
-    standard response (status, ``WWW-Authenticate``, JSON body).
+    the issuer's keys are unavailable). A CORS preflight is anonymous (its
+    token is not read) and never refused here; the app's CORS layer answers
+    it, and the decorators refuse it like any anonymous request. A websocket
+    handshake (``Upgrade: websocket``) with a cookie token gets the same
+    same-origin check as an unsafe method. An ``AuthError`` the app raises
+    before its response starts is rendered as the standard response (status,
+    ``WWW-Authenticate``, JSON body).
     """
 
     __slots__ = (
@@ -175,11 +180,15 @@ class GateMiddleware:
         # The cache-hit path, inlined because every request takes it: what the memo
         # remembers for these credential values, while the gate vouches for it.
         auth: RequestAuth | None = None
+        method = environ.get("REQUEST_METHOD")
         if self._single is not None:
             raw: Any = environ.get(self._single)
         else:
             raw = UNKEYABLE if self._key is None else self._key(environ)
-        if raw is None:
+        if method == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
+            # A CORS preflight carries no credentials: anonymous, its token unread.
+            auth = PREFLIGHT_AUTH
+        elif raw is None:
             auth = ANONYMOUS_AUTH
         elif raw is not UNKEYABLE:
             try:
@@ -194,22 +203,20 @@ class GateMiddleware:
                     and cached[1] > self._clock()
                     and (self._is_revoked is None or not self._is_revoked(user))
                     # An unsafe request with a cookie token needs the gate's CSRF check.
-                    and (
-                        self._csrf is None
-                        or not applies_to(environ.get("REQUEST_METHOD", "GET"), user.source)
-                    )
+                    and (self._csrf is None or not applies_to(method or "GET", user.source))
+                    # A websocket handshake: the CSRF check too, and a user to re-check.
+                    and "HTTP_UPGRADE" not in environ
                 ):
                     auth = entry[1]
                     if self._hits is not None and user is not None:
                         next(self._hits[user.issuer])
-        if auth is None or environ.get("REQUEST_METHOD") == "OPTIONS":
+        if auth is None:
             try:
                 auth = self._authenticate(environ, raw)
             except AuthError as error:
-                preflight = is_preflight(environ)
-                if self.reject_invalid and not preflight:
+                if self.reject_invalid:
                     return error(environ, start_response)
-                auth = RequestAuth(error=error, preflight=preflight)
+                auth = RequestAuth(error=error)
         if self._on_user is not None and isinstance(auth.user, User):
             self._on_user(auth.user)
         environ[USER_KEY] = auth.user
@@ -235,11 +242,14 @@ class GateMiddleware:
     def _authenticate(self, environ: WSGIEnvironment, raw: Any) -> RequestAuth:
         """Ask the gate (the slow path), and remember a success for the fast one.
 
-        ``raw`` is the request's memo key, ``UNKEYABLE`` when it has none.
+        ``raw`` is the request's memo key, ``UNKEYABLE`` when it has none. A
+        websocket handshake's user is given a ``Recheck``: the decorators ask
+        the gate again on each call while the connection lives.
         """
-        user = self.gate.authenticate(EnvironView(environ))
-        if is_preflight(environ):
-            return PREFLIGHT_AUTH if user is None else RequestAuth(user, None, True)
+        view = EnvironView(environ)
+        user = self.gate.authenticate(view)
+        if user is not None and is_websocket_upgrade(environ.get("HTTP_UPGRADE")):
+            return RequestAuth(user, recheck=Recheck(self.gate, view, user))
         auth = ANONYMOUS_AUTH if user is None else RequestAuth(user)
         if raw is not None and raw is not UNKEYABLE:
             self._memo.put((raw, auth, user))

@@ -32,6 +32,16 @@ settings.register_profile(
 settings.register_profile("dev", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--browser-artifacts",
+        metavar="DIR",
+        default=None,
+        help="where the browser tests write screenshots when they fail (default: tmp_path)",
+    )
+
+
 NOW = 1_800_000_000.0
 
 

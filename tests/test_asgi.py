@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 from unittest import mock
 
@@ -10,6 +11,7 @@ import pytest
 
 from jwtgate import (
     AnonymousUser,
+    AuthError,
     ConfigurationError,
     ExpiredToken,
     Forbidden,
@@ -27,7 +29,7 @@ from jwtgate.asgi import (
     error_response_headers,
 )
 from jwtgate.context import current_auth
-from jwtgate.decorators import require_roles
+from jwtgate.decorators import require_auth, require_roles
 from jwtgate.sources import BearerSource, RequestView
 from jwtgate.testing import TokenFactory
 
@@ -146,24 +148,53 @@ def test_the_context_is_set_for_the_app_and_reset_after(gate, tokens):
     assert after is before
 
 
-@pytest.mark.parametrize("kind", ["lifespan", "something-else"])
-def test_other_scopes_pass_through_untouched(gate, kind):
+def test_other_scopes_pass_through_untouched(gate):
     seen: list[tuple[Any, Any, Any]] = []
 
     async def inner(scope: Any, receive: Any, send: Any) -> None:
         seen.append((scope, receive, send))
 
     async def receive() -> dict[str, Any]:
-        return {"type": f"{kind}.startup"}
+        return {"type": "something-else.startup"}
 
     async def send(message: dict[str, Any]) -> None:
         pass
 
-    scope = {"type": kind, "asgi": {"version": "3.0"}}
+    scope = {"type": "something-else", "asgi": {"version": "3.0"}}
     asyncio.run(GateMiddleware(inner, gate)(scope, receive, send))
 
     assert seen == [(scope, receive, send)]
-    assert scope == {"type": kind, "asgi": {"version": "3.0"}}
+    assert scope == {"type": "something-else", "asgi": {"version": "3.0"}}
+
+
+def test_lifespan_passes_through_with_its_scope_and_messages(gate):
+    """The middleware only looks at the app's routes on start-up; the app hears everything."""
+    heard: list[dict[str, Any]] = []
+    sent: list[dict[str, Any]] = []
+    scopes: list[Any] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        scopes.append(scope)
+        heard.append(await receive())
+        await send({"type": "lifespan.startup.complete"})
+        heard.append(await receive())
+        await send({"type": "lifespan.shutdown.complete"})
+
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}}
+    asyncio.run(GateMiddleware(inner, gate)(scope, receive, send))
+
+    assert scopes == [scope]
+    assert scope == {"type": "lifespan", "asgi": {"version": "3.0"}}
+    assert heard == [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
 
 
 # --- refused tokens ---------------------------------------------------------------------
@@ -287,22 +318,34 @@ def test_a_role_check_refuses_a_user_without_the_role_with_403(gate, tokens):
 # --- CORS preflight ---------------------------------------------------------------------
 
 
-def test_a_cors_preflight_is_marked_and_passes_role_checks(gate):
+def test_a_forged_cors_preflight_is_refused_by_role_checks(gate, tokens):
+    runs = []
+
     @require_roles("admin")
     async def endpoint(send: Any) -> None:
+        runs.append(1)
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
+        assert current_auth().preflight is True
         await endpoint(send)
 
     scope = http_scope(
-        [("Origin", "https://a.test"), ("Access-Control-Request-Method", "DELETE")],
+        [
+            ("Origin", "https://a.test"),
+            ("Access-Control-Request-Method", "DELETE"),
+            # Not read: a preflight is anonymous whatever it carries.
+            *bearer(tokens.token(roles=["admin"])),
+        ],
         method="OPTIONS",
     )
     result = run(GateMiddleware(app, gate), scope)
 
-    assert result.status == 204
+    assert result.status == 401
+    assert result.headers["www-authenticate"] == "Bearer"
+    assert result.json()["error"] == "missing_token"
+    assert runs == []
 
 
 def test_a_plain_options_request_is_not_a_preflight(gate):
@@ -636,6 +679,7 @@ def test_a_close_reason_fits_in_a_close_frame():
         ({"websocket_close_code": 1000}, "websocket_close_code"),
         ({"websocket_close_code": True}, "websocket_close_code"),
         ({"websocket_close_code": "1008"}, "websocket_close_code"),
+        ({"close_expired_websockets": 1}, "close_expired_websockets"),
     ],
 )
 def test_bad_options_fail_at_construction(gate, options, field):
@@ -679,3 +723,191 @@ def test_the_middleware_works_without_starlette_installed():
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['authenticated', 'r']"
+
+
+# --- an open websocket: its user re-checked, its expiry enforced -------------------------
+
+
+class Chat:
+    """A websocket app calling a decorated handler once per message, time passing between."""
+
+    def __init__(self, handler: Any, moments: list[Any]) -> None:
+        self.handler = handler
+        self.moments = moments
+        self.outcomes: list[str] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        for moment in self.moments:
+            moment()
+            try:
+                result = self.handler()
+                self.outcomes.append(await result if asyncio.iscoroutine(result) else result)
+            except AuthError as error:
+                self.outcomes.append(type(error).__name__)
+        await send({"type": "websocket.close", "code": 1000})
+
+
+def test_decorators_inside_a_websocket_see_the_token_expire(gate, tokens, clock):
+    @require_roles("admin")
+    async def on_message() -> str:
+        return "ok"
+
+    @require_auth
+    def on_message_sync() -> str:
+        return "ok"
+
+    token = tokens.token(roles=["admin"], expires_in=60)
+    for handler in (on_message, on_message_sync):
+        chat = Chat(handler, [lambda: None, lambda: clock.advance(59), lambda: clock.advance(2)])
+        run(GateMiddleware(chat, gate), ws_scope(bearer(token)))
+        assert chat.outcomes == ["ok", "ok", "ExpiredToken"]
+        clock.advance(-61)
+
+
+def test_decorators_inside_a_websocket_see_a_revocation(tokens, clock):
+    revoked: set[str] = set()
+    gate = Gate(
+        issuers=[tokens.issuer_config()], clock=clock, is_revoked=lambda u: u.subject in revoked
+    )
+
+    @require_auth
+    async def on_message() -> str:
+        return "ok"
+
+    chat = Chat(on_message, [lambda: None, lambda: revoked.add("mallory"), lambda: None])
+    run(GateMiddleware(chat, gate), ws_scope(bearer(tokens.token(sub="mallory"))))
+    assert chat.outcomes == ["ok", "RevokedToken", "RevokedToken"]
+
+
+def test_a_recheck_that_finds_the_user_evicted_verifies_the_token_again(gate, tokens, clock):
+    @require_roles("admin")
+    async def on_message() -> str:
+        return "ok"
+
+    chat = Chat(on_message, [lambda: None, gate.clear_cache, lambda: None])
+    run(GateMiddleware(chat, gate), ws_scope(bearer(tokens.token(roles=["admin"]))))
+    assert chat.outcomes == ["ok", "ok", "ok"]  # a cache miss is no refusal: verified again
+
+
+def test_a_plain_http_request_carries_no_recheck(gate, tokens):
+    inner = Recorder()
+    run(GateMiddleware(inner, gate), http_scope(bearer(tokens.token())))
+    assert inner.auths[-1].recheck is None
+    run(GateMiddleware(inner, gate), ws_scope(bearer(tokens.token())))
+    assert inner.auths[-1].recheck is not None
+
+
+def forever_after_connect() -> Any:
+    """A client that connects, then says nothing (receive blocks until cancelled)."""
+    sent: list[dict[str, Any]] = []
+    said = [{"type": "websocket.connect"}]
+
+    async def receive() -> dict[str, Any]:
+        if said:
+            return said.pop(0)
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    return receive, send, sent
+
+
+def test_close_expired_websockets_closes_an_idle_socket_when_its_token_expires():
+    tokens = TokenFactory("HS256")  # the close waits in real time: a token with 0.3 s left
+    gate = Gate(issuers=[tokens.issuer_config()])
+    seen: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        seen.append(await receive())  # the app waits for the client: the expiry answers
+
+    receive, send, sent = forever_after_connect()
+    token = tokens.token(exp=time.time() + 0.3)
+    middleware = GateMiddleware(app, gate, close_expired_websockets=True)
+    started = time.monotonic()
+    asyncio.run(asyncio.wait_for(middleware(ws_scope(bearer(token)), receive, send), 10))
+    assert 0.2 < time.monotonic() - started < 5
+    assert sent[-1] == {
+        "type": "websocket.close",
+        "code": 1008,
+        "reason": "invalid_token: The token has expired",
+    }
+    assert seen == [{"type": "websocket.disconnect", "code": 1008}]
+
+
+def test_close_expired_websockets_closes_on_the_first_send_after_expiry(gate, tokens, clock):
+    errors: list[BaseException] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": "before"})
+        clock.advance(61)
+        try:
+            await send({"type": "websocket.send", "text": "the victim's data"})
+        except OSError as exc:  # what a server raises for a send on a closed socket
+            errors.append(exc)
+        assert (await receive()) == {"type": "websocket.disconnect", "code": 4401}
+        await send({"type": "websocket.close", "code": 1000})  # closed already: nothing sent
+
+    receive, send, sent = forever_after_connect()
+    token = tokens.token(expires_in=60)
+    middleware = GateMiddleware(app, gate, close_expired_websockets=True, websocket_close_code=4401)
+    asyncio.run(middleware(ws_scope(bearer(token)), receive, send))
+    assert [m["type"] for m in sent] == ["websocket.accept", "websocket.send", "websocket.close"]
+    assert sent[-1]["code"] == 4401
+    assert "the victim's data" not in str(sent)
+    assert len(errors) == 1
+
+
+def test_without_the_option_an_expired_socket_stays_open_until_the_app_asks(gate, tokens, clock):
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        clock.advance(61)
+        await send({"type": "websocket.send", "text": "still open"})
+        await send({"type": "websocket.close", "code": 1000})
+
+    result = run(GateMiddleware(app, gate), ws_scope(bearer(tokens.token(expires_in=60))))
+    assert result.types() == ["websocket.accept", "websocket.send", "websocket.close"]
+
+
+def test_close_expired_websockets_leaves_tokens_without_exp_alone(tokens, clock):
+    gate = Gate(issuers=[tokens.issuer_config(required_claims=())], clock=clock)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        clock.advance(10**6)
+        await send({"type": "websocket.close", "code": 1000})
+
+    token = tokens.token(expires_in=None)
+    result = run(GateMiddleware(app, gate, close_expired_websockets=True), ws_scope(bearer(token)))
+    assert result.types() == ["websocket.accept", "websocket.close"]
+
+
+def test_the_expiry_counts_the_issuers_leeway(tokens, clock):
+    gate = Gate(issuers=[tokens.issuer_config(leeway=30)], clock=clock)
+    middleware = GateMiddleware(Recorder(), gate, close_expired_websockets=True)
+    user = gate.authenticate(headers=tokens.headers(expires_in=60))
+    assert middleware._expiry(user) == clock() + 60 + 30
+    assert middleware._expiry(None) is None
+
+
+def test_credentials_shared_between_requests_cannot_be_changed(gate, tokens):
+    inner = Recorder()
+    run(GateMiddleware(inner, gate), http_scope())
+    shared = inner.scopes[-1]["auth"]  # one object for every anonymous request
+    with pytest.raises(AttributeError, match="immutable"):
+        shared.scopes += ("admin",)
+    with pytest.raises(AttributeError, match="immutable"):
+        del shared.scopes
+    with pytest.raises(AttributeError, match="immutable"):
+        shared.extra = 1
+    assert shared.scopes == ()
+    assert Credentials(["authenticated", "admin"]).scopes == ("authenticated", "admin")

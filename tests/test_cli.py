@@ -14,8 +14,8 @@ from jwtgate.testing import DEVELOPMENT_SECRET, TokenFactory
 
 @pytest.fixture
 def run(tmp_path):
-    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}
-    env.pop("JWTGATE_SECRET", None)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JWTGATE_")}
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
 
     def run(*args: str, stdin: str | None = None, extra_env: dict | None = None):
         return subprocess.run(
@@ -117,7 +117,7 @@ def test_verify_netlify_preset_with_secret_from_env(run):
         tokens.token(sub="u1"),
         "--preset",
         "netlify",
-        extra_env={"JWTGATE_SECRET": DEVELOPMENT_SECRET},
+        extra_env={"JWTGATE_NETLIFY_JWT_SECRET": DEVELOPMENT_SECRET},
     )
     assert result.returncode == 0, result.stderr
     assert '"subject": "u1"' in result.stdout
@@ -129,6 +129,8 @@ def test_verify_netlify_preset_with_secret_from_env(run):
         (["verify", "a.b.c"], "give --algorithm"),
         (["verify", "a.b.c", "--preset", "netlify"], "needs --secret"),
         (["verify", "a.b.c", "--preset", "nope", "--secret", "x"], "unknown preset"),
+        (["verify", "a.b.c", "--preset", "cognito"], "unknown preset 'cognito'"),
+        (["verify", "a.b.c", "--preset", "oidc", "--issuer", "https://i.test"], "needs --audience"),
         (["verify", "a.b.c", "--algorithm", "HS256", "--secret", "short"], "at least 32 bytes"),
         (["verify", "a.b.c", "--algorithm", "none", "--secret", "s" * 32], "never accepted"),
         (["verify", "a.b.c", "--algorithm", "RS256", "--key", "/no/such/file"], "No such file"),

@@ -115,11 +115,11 @@ BAD = [
     # configuration errors, in the flags' words
     (
         ["verify", TOKEN, "--algorithm", "RS256"],
-        "--secret, --key, --jwks-url, --discovery: give exactly one key source",
+        "--algorithm: the issuer needs a key: set one of --secret, --key, --jwks-url, --discovery",
     ),
     (
         ["verify", TOKEN, "--algorithm", "HS256", "--secret", "s" * 32, "--jwks-url", "https://x/"],
-        "(got --secret, --jwks-url)",
+        "--secret, --jwks-url: give exactly one key source",
     ),
     (["verify", TOKEN, "--algorithm", "HS256", "--key", "{public}"], "use --secret"),
     (["verify", TOKEN, "--algorithm", "HS256", "--secret", "short"], "--secret: HS256 needs"),

@@ -86,8 +86,11 @@ def test_roles_all_and_any_of_sync_and_async():
         call_with(RequestAuth(), admin_only)
 
 
-def test_cors_preflight_passes_without_a_user():
-    assert call_with(RequestAuth(preflight=True), admin_only) == "admin"
+def test_a_cors_preflight_without_a_user_is_refused_like_any_anonymous_request():
+    with pytest.raises(MissingToken):
+        call_with(RequestAuth(preflight=True), admin_only)
+    with pytest.raises(MissingToken):
+        call_with(RequestAuth(preflight=True), bare, 1)
 
 
 def test_without_middleware_the_decorator_says_so():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jwtgate import ConfigurationError, CrossSiteRequest, CSRFPolicy, Gate
+from jwtgate.csrf import applies_to
 from jwtgate.sources import MappingView
 
 
@@ -118,3 +119,39 @@ def test_bad_policies_are_refused(kwargs):
 def test_gate_refuses_a_bad_csrf_value(rs256):
     with pytest.raises(ConfigurationError, match="csrf"):
         Gate(issuers=[rs256.issuer_config()], csrf="yes")
+
+
+# --- websocket handshakes: a GET that browsers send cross-site with cookies ----------------
+
+
+@pytest.mark.parametrize(
+    ("method", "source", "upgrade", "expected"),
+    [
+        ("GET", "cookie:nf_jwt", None, False),
+        ("GET", "cookie:nf_jwt", "websocket", True),
+        ("GET", "cookie:nf_jwt", "WebSocket", True),
+        ("GET", "cookie:nf_jwt", "h2c", False),
+        ("POST", "cookie:nf_jwt", None, True),
+        ("GET", "bearer", "websocket", False),
+        ("POST", "header:x-token", None, False),
+        ("OPTIONS", "cookie:nf_jwt", None, False),
+    ],
+)
+def test_applies_to_is_the_one_test_of_whether_csrf_applies(method, source, upgrade, expected):
+    assert applies_to(method, source, upgrade) is expected
+
+
+def test_a_cookie_websocket_handshake_needs_evidence(cookie_gate, rs256):
+    handshake = {"Upgrade": "websocket", "Connection": "Upgrade"}
+    with pytest.raises(CrossSiteRequest):
+        cookie_gate.authenticate(request(rs256.token(), method="GET", **handshake))
+    with pytest.raises(CrossSiteRequest):
+        cookie_gate.authenticate(
+            request(rs256.token(), method="GET", Origin="https://evil.example", **handshake)
+        )
+    same = request(
+        rs256.token(sub="v"), method="GET", Origin="https://app.example.com", **handshake
+    )
+    assert cookie_gate.authenticate(same).subject == "v"
+    bearer = request(rs256.token(sub="b"), method="GET", bearer=True, **handshake)
+    assert cookie_gate.authenticate(bearer).subject == "b"

@@ -199,27 +199,44 @@ def test_a_generator_view_is_checked_when_called_not_when_iterated(as_auth):
 # --- CORS preflight --------------------------------------------------------------------
 
 
-def test_a_preflight_passes_every_decorator(as_auth):
+def test_the_preflight_flag_alone_passes_no_decorator(as_auth):
+    runs = []
+
     @require_auth
     def open_view():
-        return "auth"
+        runs.append("auth")
 
+    @require_roles("admin")
+    def admin_view():
+        runs.append("admin")
+
+    @require_roles("admin")
+    async def async_admin_view():
+        runs.append("async")
+
+    as_auth(PREFLIGHT_AUTH)
+    with pytest.raises(MissingToken):
+        open_view()
+    with pytest.raises(MissingToken):
+        admin_view()
+    with pytest.raises(MissingToken):
+        asyncio.run(async_admin_view())
+    as_auth(RequestAuth(error=ExpiredToken(), preflight=True))
+    with pytest.raises(ExpiredToken):
+        open_view()
+    assert runs == []
+
+
+def test_the_preflight_flag_changes_nothing_for_a_verified_user(as_auth):
     @require_roles("admin")
     def admin_view():
         return "admin"
 
-    as_auth(PREFLIGHT_AUTH)
-    assert open_view() == "auth"
+    as_auth(RequestAuth(make_user("admin"), preflight=True))
     assert admin_view() == "admin"
-
-
-def test_a_preflight_with_a_refused_token_still_passes(as_auth):
-    @require_auth
-    def view():
-        return "ok"
-
-    as_auth(RequestAuth(error=ExpiredToken(), preflight=True))
-    assert view() == "ok"
+    as_auth(RequestAuth(make_user("editor"), preflight=True))
+    with pytest.raises(Forbidden):
+        admin_view()
 
 
 # --- sync and async --------------------------------------------------------------------

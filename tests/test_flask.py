@@ -207,19 +207,23 @@ def test_async_views_are_protected_too(client, netlify):
     assert response.json == {"admin": "b"}
 
 
-def test_a_preflight_reaches_a_protected_view(netlify_gate):
+def test_a_forged_preflight_never_runs_a_route_that_lists_options(netlify_gate):
     app = Flask("cors")
     JWTGate(app, netlify_gate)
+    runs = []
 
     @app.route("/api", methods=["GET", "OPTIONS"], provide_automatic_options=False)
     @require_auth
     def api():
+        runs.append(1)
         return "answered"
 
     response = app.test_client().options("/api", headers={"Access-Control-Request-Method": "GET"})
-    assert response.status_code == 200
-    assert response.get_data(as_text=True) == "answered"
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert response.json["error"] == "missing_token"
     assert app.test_client().options("/api").status_code == 401
+    assert runs == []
 
 
 def test_reject_invalid_refuses_bad_tokens_on_public_views(netlify, netlify_gate):
@@ -289,7 +293,6 @@ def test_the_template_context_processor_can_be_turned_off(netlify_gate):
 def test_client_context_has_the_netlify_functions_shape(client, netlify):
     token = netlify.token(sub="u1", roles=["admin"], email="u1@example.com")
     context = client.get("/context", headers=bearer(token)).json
-    assert context["identity"] == {"url": "http://localhost/.netlify/identity"}
     user = context["user"]
     assert user["sub"] == "u1"
     assert user["email"] == "u1@example.com"
@@ -297,9 +300,19 @@ def test_client_context_has_the_netlify_functions_shape(client, netlify):
 
 
 def test_client_context_has_no_user_when_anonymous(client):
-    assert client.get("/context").json == {
-        "identity": {"url": "http://localhost/.netlify/identity"}
-    }
+    assert "user" not in client.get("/context").json
+
+
+def test_client_context_never_builds_the_identity_url_from_the_host(client, netlify):
+    # Ported handlers call identity.url with admin credentials: a client-chosen Host
+    # would send them to the attacker. Without a configured URL there is no identity.
+    token = netlify.token(sub="u1")
+    headers = {**bearer(token), "Host": "attacker.example"}
+    context = client.get("/context", headers=headers).json
+    assert "identity" not in context
+    assert "attacker.example" not in json.dumps(context)
+    assert context["user"]["sub"] == "u1"
+    assert client.get("/context", headers={"Host": "attacker.example"}).json == {}
 
 
 def test_client_context_claims_are_plain_mutable_copies(app, netlify):
@@ -323,9 +336,8 @@ def test_client_context_identity_url_from_settings_or_preset(netlify):
         JWTGATE_NETLIFY_IDENTITY_URL="https://site.example/.netlify/identity",
     )
     JWTGate(app)
-    assert app.test_client().get("/context").json["identity"]["url"] == (
-        "https://site.example/.netlify/identity"
-    )
+    answer = app.test_client().get("/context", headers={"Host": "attacker.example"})
+    assert answer.json["identity"] == {"url": "https://site.example/.netlify/identity"}
     gate = Gate(
         issuers=[
             presets.netlify(jwt_secret="s" * 32, identity_url="https://preset.example/.netlify/id")
@@ -652,8 +664,8 @@ def test_csrf_settings(netlify):
         gate_from_config({**base, "JWTGATE_CSRF_TRUSTED_ORIGINS": "app.example.com"})
 
 
-def test_settings_that_are_none_or_empty_count_as_unset():
-    assert gate_from_config({"JWTGATE_NETLIFY_JWT_SECRET": None, "JWTGATE_SECRET": ""}) is None
+def test_settings_that_are_none_count_as_unset():
+    assert gate_from_config({"JWTGATE_NETLIFY_JWT_SECRET": None, "JWTGATE_SECRET": None}) is None
     assert gate_from_config({"JWTGATE_DISCOVERY": "false"}) is None
     assert gate_from_config({"JWTGATE_DISCOVERY": False}) is None
 
@@ -724,6 +736,30 @@ def test_reject_invalid_and_login_url_settings(netlify_gate, netlify):
 def test_bad_settings_name_themselves(config, message):
     with pytest.raises(ConfigurationError, match=message):
         gate_from_config(config)
+
+
+def test_an_empty_netlify_secret_is_named_as_empty():
+    with pytest.raises(ConfigurationError) as found:
+        JWTGate(make_app(JWTGATE_NETLIFY_JWT_SECRET=""))
+    assert str(found.value) == (
+        "JWTGATE_NETLIFY_JWT_SECRET: set but empty; give it a value, or remove it"
+    )
+
+
+def test_a_netlify_secret_beside_a_public_key_asks_for_jwtgate_issuer(rs256):
+    with pytest.raises(ConfigurationError, match=r"^JWTGATE_ISSUER: required beside"):
+        gate_from_config(
+            {
+                "JWTGATE_NETLIFY_JWT_SECRET": "n" * 40,
+                "JWTGATE_ALGORITHMS": "RS256",
+                "JWTGATE_PUBLIC_KEY": rs256.public_pem(),
+            }
+        )
+
+
+def test_a_django_setting_is_refused_by_name_in_flask():
+    with pytest.raises(ConfigurationError, match="JWTGATE_GATE: Flask's JWTGate does not read"):
+        JWTGate(make_app(JWTGATE_GATE="myproject.gate"))
 
 
 def test_a_bad_boolean_setting_is_refused(netlify_gate):
@@ -816,14 +852,17 @@ def load_example():
 @pytest.mark.parametrize(
     ("environ", "mode"),
     [
-        ({}, "development"),
+        ({"EXAMPLE_DEVELOPMENT": "1"}, "development"),
         ({"HOME": "/root", "JWTGATE_NETLIFY_JWT_SECRET": "x" * 40}, "netlify"),
         ({"PRIVY_APP_ID": "app", "PRIVY_VERIFICATION_KEY": "pem"}, "privy"),
         ({"JWTGATE_ALGORITHMS": "RS256", "JWTGATE_JWKS_URL": "https://id/jwks"}, "custom"),
     ],
 )
 def test_the_example_picks_its_mode_from_the_environment(environ, mode):
-    settings, found = load_example().settings_from_environment(environ)
+    example = load_example()
+    settings, found = example.settings_from_environment(
+        environ, development=example.development_requested(environ)
+    )
     assert found == mode
     assert settings["JWTGATE_LOGIN_URL"] == "/login"
     assert "HOME" not in settings
@@ -836,10 +875,99 @@ def test_the_example_picks_its_mode_from_the_environment(environ, mode):
         assert settings["JWTGATE_PRIVY_VERIFICATION_KEY"] == "pem"
 
 
+@pytest.mark.parametrize(
+    "environ",
+    [{}, {"EXAMPLE_DEVELOPMENT": "0"}, {"EXAMPLE_DEVELOPMENT": ""}, {"HOME": "/root"}],
+)
+def test_the_example_refuses_to_start_unconfigured_without_the_development_flag(environ):
+    example = load_example()
+    with pytest.raises(ConfigurationError, match="no identity provider is configured") as found:
+        example.create_app(environ)
+    assert "--development" in str(found.value)
+    assert "PUBLIC development key" in str(found.value)
+
+
+def test_the_example_names_an_empty_secret_instead_of_falling_back():
+    example = load_example()
+    with pytest.raises(ConfigurationError, match="JWTGATE_NETLIFY_JWT_SECRET: set but empty"):
+        example.create_app({"JWTGATE_NETLIFY_JWT_SECRET": ""}, development=True)
+
+
 def test_the_example_development_token_is_accepted_in_development_mode():
     example = load_example()
-    app = example.create_app({})
+    app = example.create_app({}, development=True)
     token = example.development_token(email="a@example.com", roles=("admin",))
     response = app.test_client().get("/api/admin", headers=bearer(token))
     assert response.status_code == 200
     assert app.test_client().get("/api/admin", headers=bearer(token + "x")).status_code == 401
+    login = app.test_client().post("/login", data={"role": "admin"})
+    assert login.status_code == 303
+
+
+def test_a_configured_example_hands_out_no_development_logins():
+    example = load_example()
+    app = example.create_app({"JWTGATE_NETLIFY_JWT_SECRET": "x" * 40}, development=True)
+    assert app.test_client().post("/login", data={"role": "admin"}).status_code == 404
+    token = example.development_token(roles=("admin",))
+    assert app.test_client().get("/api/admin", headers=bearer(token)).status_code == 401
+
+
+def test_the_example_script_refuses_in_one_line_without_configuration(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "examples" / "flask_app" / "app.py"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("JWTGATE_", "PRIVY_")) and k != "EXAMPLE_DEVELOPMENT"
+    }
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: examples/flask_app: no identity provider")
+    assert done.stderr.count("\n") == 1
+    assert "Traceback" not in done.stderr
+
+
+# --- the extension forgotten ------------------------------------------------------------------
+
+
+def test_a_decorated_view_without_the_extension_names_jwtgate_app_as_the_fix():
+    app = Flask("forgot")
+    app.config["PROPAGATE_EXCEPTIONS"] = True
+
+    @app.get("/me")
+    @require_auth
+    def me():
+        return "never"
+
+    with pytest.raises(RuntimeError, match=r"JWTGate\(app\).*init_app\(app\)"):
+        app.test_client().get("/me")
+
+
+def test_a_method_view_lists_the_decorator_in_its_decorators(netlify, netlify_gate):
+    from flask.views import MethodView
+
+    class Items(MethodView):
+        decorators = [require_roles("admin")]  # noqa: RUF012 - Flask's own spelling
+
+        def get(self):
+            return {"by": current_user.subject}
+
+    app = Flask("views")
+    JWTGate(app, netlify_gate)
+    app.add_url_rule("/items", view_func=Items.as_view("items"))
+    client = app.test_client()
+    assert client.get("/items").status_code == 401
+    response = client.get("/items", headers=bearer(netlify.token(sub="ada", roles=["admin"])))
+    assert response.json == {"by": "ada"}

@@ -55,9 +55,10 @@ def test_configuration_error_is_a_value_error():
 
 def test_import_jwtgate_imports_no_web_framework():
     code = (
-        "import sys, jwtgate, jwtgate.testing;"
+        "import sys, jwtgate, jwtgate.testing, jwtgate.settings;"
+        "jwtgate.Gate, jwtgate.settings.gate_from_settings({});"
         "bad = [m for m in sys.modules if m.split('.')[0] in "
-        "('flask', 'starlette', 'fastapi', 'uvicorn', 'gunicorn', 'httpx')];"
+        "('flask', 'starlette', 'fastapi', 'uvicorn', 'gunicorn', 'httpx', 'django')];"
         "print(','.join(bad))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

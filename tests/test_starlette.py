@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -20,7 +21,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient, WebSocketDenialResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from jwtgate import Gate, Issuer, MissingToken
+from jwtgate import ConfigurationError, Gate, Issuer, MissingToken
 from jwtgate.asgi import GateMiddleware
 from jwtgate.decorators import require_auth, require_roles
 from jwtgate.keys import KeySource, VerificationKey, load_secret
@@ -467,19 +468,54 @@ def test_a_slow_jwks_server_does_not_block_other_requests():
 
 @pytest.fixture
 def no_provider(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in ("JWTGATE_NETLIFY_JWT_SECRET", "PRIVY_APP_ID", "PRIVY_VERIFICATION_KEY"):
-        monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.startswith(("JWTGATE_", "PRIVY_")) or name == "EXAMPLE_DEVELOPMENT":
+            monkeypatch.delenv(name)
     return monkeypatch
 
 
-def test_the_examples_trust_the_development_secret_by_default(no_provider):
+def test_the_examples_refuse_to_start_with_no_provider_configured(no_provider):
+    from examples.starlette_app.settings import build_gate
+    from jwtgate import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="no identity provider is configured"):
+        build_gate()
+    no_provider.setenv("EXAMPLE_DEVELOPMENT", "0")
+    with pytest.raises(ConfigurationError, match="EXAMPLE_DEVELOPMENT=1"):
+        build_gate()
+
+
+def test_the_examples_trust_the_development_secret_only_when_asked(no_provider):
     from examples.starlette_app.settings import build_gate
     from jwtgate.testing import DEVELOPMENT_SECRET
 
+    no_provider.setenv("EXAMPLE_DEVELOPMENT", "1")
     gate = build_gate()
     token = TokenFactory.netlify(secret=DEVELOPMENT_SECRET).token(sub="dev")
 
     assert gate.authenticate(headers={"Cookie": f"nf_jwt={token}"}).subject == "dev"
+
+
+def test_a_real_secret_wins_over_the_development_flag(no_provider):
+    from examples.starlette_app.settings import build_gate
+    from jwtgate import InvalidSignature
+    from jwtgate.testing import DEVELOPMENT_SECRET
+
+    no_provider.setenv("EXAMPLE_DEVELOPMENT", "1")
+    no_provider.setenv("JWTGATE_NETLIFY_JWT_SECRET", "a-netlify-site-secret-of-32-bytes-or-more")
+    gate = build_gate()
+    with pytest.raises(InvalidSignature):
+        gate.authenticate(headers=TokenFactory.netlify(secret=DEVELOPMENT_SECRET).headers())
+
+
+def test_an_empty_site_secret_is_named_not_ignored(no_provider):
+    from examples.starlette_app.settings import build_gate
+    from jwtgate import ConfigurationError
+
+    no_provider.setenv("EXAMPLE_DEVELOPMENT", "1")
+    no_provider.setenv("JWTGATE_NETLIFY_JWT_SECRET", "")
+    with pytest.raises(ConfigurationError, match="JWTGATE_NETLIFY_JWT_SECRET: set but empty"):
+        build_gate()
 
 
 def test_the_examples_trust_a_netlify_site_secret_from_the_environment(no_provider):
@@ -511,3 +547,67 @@ def test_the_examples_trust_a_privy_app_from_the_environment(no_provider):
     user = gate.authenticate(headers={"privy-id-token": privy_tokens.token(sub="did:privy:1")})
     assert user is not None
     assert user.subject == "did:privy:1"
+
+
+# --- class-based endpoints ------------------------------------------------------------------
+
+
+def test_a_decorated_http_endpoint_class_serves_users_and_refuses_the_rest(gate, tokens):
+    from starlette.endpoints import HTTPEndpoint
+
+    runs: list[str] = []
+
+    @require_roles("admin")
+    class Items(HTTPEndpoint):
+        """The items."""
+
+        async def get(self, request: Request) -> JSONResponse:
+            runs.append("get")
+            return JSONResponse({"by": request.user.subject})
+
+        def delete(self, request: Request) -> PlainTextResponse:
+            runs.append("delete")
+            return PlainTextResponse("deleted")
+
+    assert issubclass(Items, HTTPEndpoint)
+    assert (Items.__name__, Items.__doc__) == ("Items", "The items.")
+    app = Starlette(routes=[Route("/items", Items)], middleware=[gate_middleware(gate)])
+    client = TestClient(app)
+    assert client.get("/items").status_code == 401
+    assert client.delete("/items", headers=tokens.headers(roles=["user"])).status_code == 403
+    assert runs == []
+    admin = tokens.headers(sub="ada", roles=["admin"])
+    assert client.get("/items", headers=admin).json() == {"by": "ada"}
+    assert client.delete("/items", headers=admin).text == "deleted"
+    assert runs == ["get", "delete"]
+
+
+def test_a_decorated_websocket_endpoint_class_is_refused_before_accept(gate, tokens):
+    from starlette.endpoints import WebSocketEndpoint
+
+    @require_auth
+    class Echo(WebSocketEndpoint):
+        encoding = "text"
+
+        async def on_receive(self, websocket: WebSocket, data: Any) -> None:
+            await websocket.send_text(f"{websocket.user.subject}: {data}")
+
+    app = Starlette(routes=[WebSocketRoute("/echo", Echo)], middleware=[gate_middleware(gate)])
+    client = TestClient(app)
+    with pytest.raises(WebSocketDenialResponse) as denied, client.websocket_connect("/echo"):
+        pass
+    assert denied.value.status_code == 401
+    with client.websocket_connect("/echo", headers=tokens.headers(sub="ada")) as ws:
+        ws.send_text("hi")
+        assert ws.receive_text() == "ada: hi"
+
+
+def test_decorating_another_kind_of_class_is_refused_when_decorated():
+    class NotAnEndpoint:
+        def __call__(self) -> str:
+            return "x"
+
+    with pytest.raises(ConfigurationError, match=r"cannot protect the class .*NotAnEndpoint"):
+        require_auth(NotAnEndpoint)
+    with pytest.raises(ConfigurationError, match=r"decorators = \[\.\.\.\]"):
+        require_roles("admin")(NotAnEndpoint)

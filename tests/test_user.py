@@ -129,3 +129,90 @@ def test_anonymous_user_has_nothing():
     assert (anon.subject, anon.identity, anon.display_name) == (None, "", "")
     assert dict(anon.claims) == {}
     assert repr(anon) == "AnonymousUser()"
+
+
+# --- immutable in fact: one User serves every request with its token ---------------------
+
+
+def test_a_user_refuses_every_change_to_its_attributes():
+    user = User(subject="u", claims={"sub": "u"}, roles={"editor"}, token="t", source="bearer")
+    with pytest.raises(AttributeError, match="immutable"):
+        user.roles |= {"admin"}  # the view that made later requests pass /admin
+    for name in ("subject", "claims", "roles", "issuer", "token", "source", "expires_at", "email"):
+        with pytest.raises(AttributeError, match="immutable"):
+            setattr(user, name, None)
+        with pytest.raises(AttributeError, match="immutable"):
+            delattr(user, name)
+    with pytest.raises(AttributeError):
+        user.is_admin = True  # type: ignore[attr-defined]
+    assert user.roles == frozenset({"editor"})
+    assert not user.has_roles("admin")
+
+
+def test_roles_accept_any_iterable_of_strings_and_are_stored_as_a_frozenset():
+    for given in (
+        ["admin", "editor"],
+        ("admin", "editor"),
+        {"admin", "editor"},
+        iter(["admin", "editor"]),
+    ):
+        user = User(subject="u", claims={}, roles=given)
+        assert type(user.roles) is frozenset
+        assert user.roles == {"admin", "editor"}
+        assert user.has_roles("admin")
+        assert user.has_roles(any_of=(r for r in ["nobody", "editor"]))
+
+
+@pytest.mark.parametrize("roles", ["admin", 42, ["admin", 1]])
+def test_roles_that_are_not_an_iterable_of_strings_are_refused(roles):
+    with pytest.raises(TypeError, match="role"):
+        User(subject="u", claims={}, roles=roles)
+
+
+def test_any_of_as_one_string_is_refused_rather_than_read_letter_by_letter():
+    user = User(subject="u", claims={}, roles=["a"])
+    with pytest.raises(TypeError, match="any_of"):
+        user.has_roles(any_of="admin")
+
+
+def test_claims_given_as_plain_objects_are_made_deeply_read_only():
+    claims = {"sub": "u", "app_metadata": {"roles": ["admin"]}, "tags": {"x"}}
+    user = User(subject="u", claims=claims)
+    claims["app_metadata"]["roles"].append("owner")  # the caller's own object may change ...
+    assert user.claims["app_metadata"]["roles"] == ("admin",)  # ... the user's copy does not
+    with pytest.raises(TypeError, match="read-only"):
+        user.claims["app_metadata"]["roles"] = ["owner"]
+    assert user.claims["tags"] == frozenset({"x"})
+    assert isinstance(user.claims, FrozenDict)
+
+
+def test_frozen_claims_are_taken_as_they_are():
+    claims = frozen({"sub": "u", "email": "u@example.com"})
+    user = User(subject="u", claims=claims)
+    assert user.claims is claims
+    assert user.email == "u@example.com"
+
+
+def test_with_source_copies_pickle_and_deepcopy_keep_the_user_immutable():
+    import copy
+    import pickle
+
+    user = User(subject="u", claims={"sub": "u", "n": [1]}, roles=["a"], token="t", expires_at=5)
+    moved = user.with_source("cookie:nf_jwt")
+    with pytest.raises(AttributeError):
+        moved.source = "bearer"
+    assert copy.copy(user) is user
+    assert copy.deepcopy(user) is user
+    again = pickle.loads(pickle.dumps(user))  # noqa: S301 - our own bytes
+    assert (again.subject, again.roles, again.token, again.expires_at) == ("u", {"a"}, "t", 5)
+    assert again.claims == {"sub": "u", "n": (1,)}
+    with pytest.raises(AttributeError):
+        again.roles = frozenset({"admin"})
+
+
+def test_the_shared_anonymous_user_cannot_be_changed():
+    anon = AnonymousUser()
+    with pytest.raises(AttributeError):
+        anon.roles = frozenset({"admin"})  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        anon.claims["sub"] = "x"  # type: ignore[index]

@@ -192,9 +192,11 @@ def test_reject_invalid_never_refuses_a_cors_preflight(gate, rs256):
         method="OPTIONS",
         headers={"Authorization": f"Bearer {token}", "Access-Control-Request-Method": "GET"},
     )
+    # The app (its CORS layer) answers; the token of a preflight is not even read.
     assert response.status_code == 200
     assert response.json["preflight"] is True
-    assert response.json["error"] == "ExpiredToken"
+    assert response.json["authenticated"] is False
+    assert response.json["error"] is None
 
 
 def test_keys_unavailable_is_rendered_503_with_retry_after(gate, monkeypatch, rs256):
@@ -227,25 +229,36 @@ def test_preflight_is_options_with_access_control_request_method(gate, method, h
     assert response.json["preflight"] is expected
 
 
-def test_a_preflight_reaches_a_protected_view(gate):
+def test_a_forged_preflight_never_runs_a_protected_view(gate):
+    runs = []
+
     @require_roles("admin")
     def view():
-        return "preflight ok"
+        runs.append(1)
+        return "admin data"
 
     response = client(view_app(view), gate).open(
         "/", method="OPTIONS", headers={"Access-Control-Request-Method": "DELETE"}
     )
-    assert response.status_code == 200
-    assert response.get_data(as_text=True) == "preflight ok"
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert response.json == {
+        "error": "missing_token",
+        "error_description": "Authentication is required",
+    }
+    assert runs == []
 
 
-def test_a_preflight_with_a_valid_token_keeps_the_user(gate, rs256):
+def test_a_preflight_is_anonymous_even_with_a_valid_token(gate, rs256):
+    # Browsers never send credentials on a preflight: whatever a client adds is not read,
+    # so a preflight is the same request under WSGI and ASGI.
     response = client(echo_app, gate).open(
         "/",
         method="OPTIONS",
         headers={**rs256.headers(sub="carol"), "Access-Control-Request-Method": "GET"},
     )
-    assert response.json["user"] == "carol"
+    assert response.json["user"] is None
+    assert response.json["authenticated"] is False
     assert response.json["preflight"] is True
 
 
@@ -789,3 +802,122 @@ def test_auth_errors_are_werkzeug_http_exceptions():
     assert issubclass(AuthError, Exception)
     assert ExpiredToken().status == 401
     assert InvalidRequest().status == 400
+
+
+# --- websockets under WSGI (flask-sock, simple-websocket …) -----------------------------
+
+HANDSHAKE = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13"}
+
+
+def cookie_gate_for(netlify, clock, **options):
+    return Gate(
+        issuers=[netlify.issuer_config()], sources=["cookie:nf_jwt"], clock=clock, **options
+    )
+
+
+def test_a_cookie_websocket_handshake_from_another_site_is_anonymous_with_csrf_rejected(
+    netlify, clock
+):
+    gate = cookie_gate_for(netlify, clock)
+    token = netlify.token(sub="victim")
+    browser = Client(GateMiddleware(echo_app, gate), use_cookies=False)
+    cookie = {"Cookie": f"nf_jwt={token}", "Host": "app.example"}
+    # An ordinary page load first: the victim's credentials are now in the memo.
+    assert browser.get("/", headers=cookie).json["user"] == "victim"
+    for origin in ({"Origin": "https://evil.example"}, {}):
+        answer = browser.get("/ws", headers={**cookie, **HANDSHAKE, **origin}).json
+        assert answer["authenticated"] is False
+        assert answer["error"] == "CrossSiteRequest"
+    same_site = {**cookie, **HANDSHAKE, "Origin": "http://app.example"}
+    assert browser.get("/ws", headers=same_site).json["user"] == "victim"
+
+
+def test_a_protected_websocket_route_answers_the_cross_site_handshake_with_403(netlify, clock):
+    gate = cookie_gate_for(netlify, clock)
+    runs = []
+
+    @require_auth
+    def stream():
+        runs.append(1)
+        return "the victim's data"
+
+    browser = Client(GateMiddleware(view_app(stream), gate), use_cookies=False)
+    headers = {
+        "Cookie": f"nf_jwt={netlify.token(sub='victim')}",
+        "Host": "app.example",
+        "Origin": "https://evil.example",
+        **HANDSHAKE,
+    }
+    response = browser.get("/ws", headers=headers)
+    assert response.status_code == 403
+    assert response.json["error"] == "csrf_rejected"
+    assert response.headers["WWW-Authenticate"].startswith('Bearer error="csrf_rejected"')
+    assert runs == []
+
+
+def test_a_bearer_websocket_handshake_needs_no_origin(netlify, clock):
+    gate = Gate(issuers=[netlify.issuer_config()], sources=["bearer", "cookie:nf_jwt"], clock=clock)
+    headers = {**netlify.headers(sub="app"), **HANDSHAKE, "Origin": "https://other.example"}
+    assert client(echo_app, gate).get("/ws", headers=headers).json["user"] == "app"
+
+
+def long_lived(handler, moments):
+    """A websocket-like WSGI app: the handler runs once per moment, time passing between."""
+
+    def app(environ, start_response):
+        outcomes = []
+        for moment in moments:
+            moment()
+            try:
+                outcomes.append(handler())
+            except AuthError as error:
+                outcomes.append(type(error).__name__)
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(outcomes).encode()]
+
+    return app
+
+
+def test_inside_a_websocket_the_decorators_see_the_token_expire(netlify, clock):
+    gate = Gate(issuers=[netlify.issuer_config()], clock=clock)
+
+    @require_roles("admin")
+    def on_message():
+        return "ok"
+
+    token = netlify.token(roles=["admin"], expires_in=60)
+    app = long_lived(
+        on_message, [lambda: None, lambda: clock.advance(59), lambda: clock.advance(2)]
+    )
+    answer = client(app, gate).get("/ws", headers={"Authorization": f"Bearer {token}", **HANDSHAKE})
+    assert answer.json == ["ok", "ok", "ExpiredToken"]
+
+
+def test_inside_a_websocket_the_decorators_see_a_revocation(netlify, clock):
+    revoked: set[str] = set()
+    gate = Gate(
+        issuers=[netlify.issuer_config()], clock=clock, is_revoked=lambda u: u.subject in revoked
+    )
+
+    @require_auth
+    def on_message():
+        return "ok"
+
+    app = long_lived(on_message, [lambda: None, lambda: revoked.add("mallory")])
+    headers = {**netlify.headers(sub="mallory"), **HANDSHAKE}
+    assert client(app, gate).get("/ws", headers=headers).json == ["ok", "RevokedToken"]
+
+
+def test_a_plain_request_is_not_rechecked_within_itself(netlify, clock):
+    # Authenticated microseconds before its view: asking the gate again would double the
+    # cost (and is_revoked's) of every request for nothing.
+    gate = Gate(issuers=[netlify.issuer_config()], clock=clock)
+
+    @require_auth
+    def view():
+        return "ok"
+
+    app = long_lived(view, [lambda: None, lambda: clock.advance(3600)])
+    headers = netlify.headers(expires_in=60)
+    assert client(app, gate).get("/", headers=headers).json == ["ok", "ok"]
+    assert current_auth() is None

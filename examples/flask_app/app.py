@@ -3,21 +3,27 @@
 Routes: ``/`` (public page), ``GET /comments`` (public), ``POST /comments``
 (logged-in users), ``/me`` and ``/api/me`` (who you are), ``/admin`` and
 ``/api/admin`` (role ``admin``), ``/api/context`` (Netlify Functions'
-``clientContext``), ``/login`` and ``/logout``.
+``clientContext``), ``/login`` and ``/logout``; with flask-sock installed, the
+websocket ``/ws/echo`` (logged-in users).
 
-With no settings it trusts jwtgate's public development key, so it runs with
-no identity provider; ``/login`` then hands out development tokens. Settings
-come from the environment: ``JWTGATE_NETLIFY_JWT_SECRET`` for a real Netlify
-site, ``PRIVY_APP_ID`` (and ``PRIVY_VERIFICATION_KEY``) for a Privy app, or
-any other ``JWTGATE_*`` setting of ``jwtgate.flask``. See README.md.
+Settings come from the environment, in the ``JWTGATE_*`` names of
+``jwtgate.settings`` (docs/settings.md): ``JWTGATE_NETLIFY_JWT_SECRET`` for a
+real Netlify site, ``PRIVY_APP_ID`` (and ``PRIVY_VERIFICATION_KEY``) for a
+Privy app, or any other ``JWTGATE_*`` setting. Without any, the app refuses
+to start. For local development only, ``--development`` (or
+``EXAMPLE_DEVELOPMENT=1``) makes it trust jwtgate's public development key,
+which anyone can sign with; ``/login`` then hands out development tokens.
+See README.md.
 
-    python examples/flask_app/app.py            # http://127.0.0.1:5000
-    gunicorn --chdir examples/flask_app 'app:create_app()'
+    python examples/flask_app/app.py --development      # http://127.0.0.1:5000
+    JWTGATE_NETLIFY_JWT_SECRET=… gunicorn --chdir examples/flask_app 'app:create_app()'
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 import threading
 import time
 import uuid
@@ -27,39 +33,65 @@ from typing import Any
 import jwt
 from flask import Flask, abort, jsonify, redirect, render_template, request
 
-from jwtgate import require_auth, require_roles
+from jwtgate import ConfigurationError, require_auth, require_roles
 from jwtgate.flask import JWTGate, client_context, current_user, safe_next_url
+from jwtgate.settings import Settings, settings_of
 from jwtgate.testing import DEVELOPMENT_SECRET
 
-#: Settings that name an issuer; without any of them the development key is trusted.
-ISSUER_SETTINGS = (
-    "JWTGATE_NETLIFY_JWT_SECRET",
-    "JWTGATE_PRIVY_APP_ID",
-    "JWTGATE_SECRET",
-    "JWTGATE_PUBLIC_KEY",
-    "JWTGATE_JWKS_URL",
-    "JWTGATE_DISCOVERY",
-)
+try:  # /ws/echo needs flask-sock (pip install flask-sock); the rest of the app does not
+    from flask_sock import Sock
+except ImportError:  # pragma: no cover
+    Sock = None
+
 MAX_COMMENT = 500
 MAX_COMMENTS = 100
+#: The environment variable that allows development mode where no flag can be passed.
+DEVELOPMENT_VARIABLE = "EXAMPLE_DEVELOPMENT"
 
 
-def settings_from_environment(environ: Mapping[str, str]) -> tuple[dict[str, Any], str]:
-    """The app's ``JWTGATE_*`` settings and the mode they select (development, netlify, privy …)."""
-    settings: dict[str, Any] = {k: v for k, v in environ.items() if k.startswith("JWTGATE_")}
+class NotConfigured(ConfigurationError):
+    """No identity provider is configured and development mode was not asked for."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "examples/flask_app: no identity provider is configured: set "
+            "JWTGATE_NETLIFY_JWT_SECRET (a Netlify site), PRIVY_APP_ID (a Privy app) or the "
+            "JWTGATE_* settings of another issuer (docs/settings.md). For local development "
+            f"only, run it with --development (or {DEVELOPMENT_VARIABLE}=1) to trust jwtgate's "
+            "PUBLIC development key, which anyone can sign tokens with."
+        )
+
+
+def settings_from_environment(
+    environ: Mapping[str, str], *, development: bool = False
+) -> tuple[dict[str, Any], str]:
+    """The app's ``JWTGATE_*`` settings and the mode they select (netlify, privy, custom …).
+
+    With no issuer configured, ``development=True`` selects development mode
+    (the public development key); anything else raises ``NotConfigured``.
+    """
+    settings = settings_of(environ)
     if environ.get("PRIVY_APP_ID"):
         settings["JWTGATE_PRIVY_APP_ID"] = environ["PRIVY_APP_ID"]
         if environ.get("PRIVY_VERIFICATION_KEY"):
             settings["JWTGATE_PRIVY_VERIFICATION_KEY"] = environ["PRIVY_VERIFICATION_KEY"]
     settings.setdefault("JWTGATE_LOGIN_URL", "/login")
-    if settings.get("JWTGATE_PRIVY_APP_ID"):
+    configured = Settings(settings).configured()
+    if "JWTGATE_PRIVY_APP_ID" in configured:
         return settings, "privy"
-    if settings.get("JWTGATE_NETLIFY_JWT_SECRET"):
+    if "JWTGATE_NETLIFY_JWT_SECRET" in configured:
         return settings, "netlify"
-    if any(settings.get(key) for key in ISSUER_SETTINGS):
+    if configured:
         return settings, "custom"
+    if not development:
+        raise NotConfigured()
     settings["JWTGATE_NETLIFY_JWT_SECRET"] = DEVELOPMENT_SECRET
     return settings, "development"
+
+
+def development_requested(environ: Mapping[str, str]) -> bool:
+    """True when ``EXAMPLE_DEVELOPMENT`` asks for development mode (``1``, ``true``, ``yes``)."""
+    return environ.get(DEVELOPMENT_VARIABLE, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def development_token(
@@ -78,17 +110,24 @@ def development_token(
     return jwt.encode(claims, DEVELOPMENT_SECRET, "HS256", {"kid": "nf-ident"})
 
 
-def create_app(environ: Mapping[str, str] | None = None) -> Flask:
-    """The app, configured from ``environ`` (default: the process environment)."""
-    settings, mode = settings_from_environment(os.environ if environ is None else environ)
+def create_app(environ: Mapping[str, str] | None = None, *, development: bool = False) -> Flask:
+    """The app, configured from ``environ`` (default: the process environment).
+
+    Raises ``NotConfigured`` when no identity provider is configured, unless
+    development mode is asked for: ``development=True`` or ``EXAMPLE_DEVELOPMENT=1``.
+    """
+    environ = os.environ if environ is None else environ
+    development = development or development_requested(environ)
+    settings, mode = settings_from_environment(environ, development=development)
     app = Flask(__name__)
     app.config.update(settings)
     app.config["MODE"] = mode
     JWTGate(app)
     if mode == "development":
         app.logger.warning(
-            "jwtgate example: trusting the PUBLIC development key; anyone can mint tokens. "
-            "Set JWTGATE_NETLIFY_JWT_SECRET or PRIVY_APP_ID for a real identity provider."
+            "jwtgate example: DEVELOPMENT MODE, trusting the PUBLIC development key: anyone can "
+            "mint tokens, admin ones too. Never deploy it like this; set "
+            "JWTGATE_NETLIFY_JWT_SECRET or PRIVY_APP_ID for a real identity provider."
         )
 
     comments: list[dict[str, Any]] = [
@@ -108,9 +147,11 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     @require_auth
     def add_comment() -> Any:
         # jwtgate already refuses a cross-site POST authenticated by the nf_jwt cookie
-        # (no same-origin evidence: 403 csrf_rejected); this view takes JSON only.
-        data = request.get_json(silent=True)
-        if not request.is_json or not isinstance(data, dict):
+        # (no same-origin evidence: 403 csrf_rejected). Scripts send JSON; the page's
+        # own form sends a form and is sent back to the page.
+        from_form = request.mimetype == "application/x-www-form-urlencoded"
+        data = request.form if from_form else request.get_json(silent=True)
+        if not (from_form or request.is_json) or not isinstance(data, Mapping):
             return {"error": 'send JSON: {"text": "..."}'}, 415
         text = data.get("text")
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_COMMENT:
@@ -124,6 +165,8 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
         with lock:
             comments.append(comment)
             del comments[:-MAX_COMMENTS]
+        if from_form:
+            return redirect("/", 303)
         return comment, 201
 
     @app.get("/me")
@@ -184,8 +227,41 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
         response.delete_cookie("nf_jwt", httponly=True, samesite="Lax")
         return response
 
+    if Sock is not None:
+        sock = Sock(app)
+
+        @sock.route("/ws/echo")
+        @require_auth
+        def echo(ws: Any) -> None:
+            """Echoes text for a verified user, as the Starlette example's ``/ws/echo`` does.
+
+            A browser sends the ``nf_jwt`` cookie with the handshake (a page cannot
+            set ``Authorization`` on a websocket); jwtgate refuses a cookie
+            handshake opened by another site's page.
+            """
+            while True:
+                ws.send(f"{current_user.subject}: {ws.receive()}")
+
     return app
 
 
+def main(argv: list[str] | None = None) -> int:
+    """``python app.py [--development]``: Flask's development server on 127.0.0.1."""
+    parser = argparse.ArgumentParser(description="The jwtgate Flask example.")
+    parser.add_argument(
+        "--development",
+        action="store_true",
+        help="trust jwtgate's PUBLIC development key when no identity provider is configured",
+    )
+    args = parser.parse_args(argv)
+    try:
+        app = create_app(development=args.development)
+    except ConfigurationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    app.run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")))
+    return 0
+
+
 if __name__ == "__main__":
-    create_app().run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")))
+    sys.exit(main())

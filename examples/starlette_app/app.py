@@ -1,18 +1,20 @@
 """The example as a Starlette app: a public page, /api/me, /api/admin and a websocket echo.
 
-Run it (no setup: it trusts the public development secret)::
+Run it in development mode (it trusts the PUBLIC development secret; never
+deploy it like that)::
 
-    uvicorn examples.starlette_app.app:app
+    EXAMPLE_DEVELOPMENT=1 uvicorn examples.starlette_app.app:app
 
-then mint a development token and call it::
+then mint a development token (``jwtgate mint --netlify`` signs with that
+secret) and call it::
 
-    export JWTGATE_SECRET=jwtgate-development-secret-never-use-in-production
     TOKEN=$(jwtgate mint --netlify --role admin)
     curl -H "Authorization: Bearer $TOKEN" localhost:8000/api/me
     curl --cookie "nf_jwt=$TOKEN" localhost:8000/api/admin
 
 Set ``JWTGATE_NETLIFY_JWT_SECRET`` (or ``PRIVY_APP_ID``) to trust a real
-Netlify site (or Privy app) instead: see ``settings.py``.
+Netlify site (or Privy app) instead: see ``settings.py``. With neither, and
+without ``EXAMPLE_DEVELOPMENT=1``, the app refuses to start.
 """
 
 from __future__ import annotations

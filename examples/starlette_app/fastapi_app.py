@@ -1,8 +1,9 @@
 """The example as a FastAPI app: the same routes as ``app.py``, with jwtgate's dependencies.
 
-Run it (no setup: it trusts the public development secret)::
+Run it in development mode (it trusts the PUBLIC development secret; never
+deploy it like that)::
 
-    uvicorn examples.starlette_app.fastapi_app:app
+    EXAMPLE_DEVELOPMENT=1 uvicorn examples.starlette_app.fastapi_app:app
 
 ``/docs`` shows the token schemes (Bearer, and the ``nf_jwt`` cookie): paste a
 token minted with ``jwtgate mint --netlify ...`` into "Authorize".

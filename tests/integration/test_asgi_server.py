@@ -37,6 +37,7 @@ class Server:
 
     def __init__(self, app: str) -> None:
         env = {k: v for k, v in os.environ.items() if k not in _PROVIDER_VARIABLES}
+        env["EXAMPLE_DEVELOPMENT"] = "1"  # the examples trust the development key only when asked
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
             [

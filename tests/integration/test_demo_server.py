@@ -118,6 +118,9 @@ def test_every_printed_request_answers_the_printed_status_then_sigint_stops_it(d
     assert url is not None, printed[0]
     base = url["url"]
     assert int(base.rsplit(":", 1)[1]) > 0  # --port 0 printed the port it picked
+    assert base.startswith("http://127.0.0.1:")  # loopback only
+    assert "A development tool" in printed[1]
+    assert "PUBLIC development key" in printed[1]
     labels = [e.label for e in examples]
     for word in ("anonymous", "user", "admin", "expired", "forged"):
         assert any(word in label for label in labels), (word, labels)

@@ -69,15 +69,14 @@ def clean_environment(**overrides: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("JWTGATE_", "PRIVY_", "GUNICORN_"))
+        if not key.startswith(("JWTGATE_", "PRIVY_", "GUNICORN_")) and key != "EXAMPLE_DEVELOPMENT"
     }
     env.update(overrides)
     return env
 
 
-@contextmanager
-def gunicorn(**env: str) -> Iterator[Server]:
-    command = [
+def gunicorn_command() -> list[str]:
+    return [
         sys.executable,
         "-m",
         "gunicorn",
@@ -94,8 +93,12 @@ def gunicorn(**env: str) -> Iterator[Server]:
         str(EXAMPLE),
         "app:create_app()",
     ]
+
+
+@contextmanager
+def gunicorn(**env: str) -> Iterator[Server]:
     process = subprocess.Popen(
-        command,
+        gunicorn_command(),
         env=clean_environment(**env),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -171,7 +174,8 @@ BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;
 
 @pytest.fixture(scope="module")
 def dev_server() -> Iterator[Server]:
-    with gunicorn() as server:
+    # The example trusts the public development key only when asked to, explicitly.
+    with gunicorn(EXAMPLE_DEVELOPMENT="1") as server:
         yield server
 
 
@@ -295,14 +299,25 @@ def test_a_cross_site_post_with_the_cookie_is_refused(dev_server, tokens):
             "Origin": f"http://127.0.0.1:{dev_server.port}",
             "Content-Type": "application/x-www-form-urlencoded",
         },
-        body="text=not-json",
+        body="text=from+the+page%27s+form",
     )
-    assert form.status == 415
+    assert form.status == 303  # the page's own form: posted, and back to the page
+    assert form.headers["Location"] == "/"
+    assert any(
+        c["text"] == "from the page's form" for c in dev_server.request(path="/comments").json
+    )
+    plain = dev_server.request(
+        "POST",
+        "/comments",
+        headers={**cookie, "Origin": f"http://127.0.0.1:{dev_server.port}"},
+        body="text",
+    )
+    assert plain.status == 415
 
 
 def test_client_context_has_the_netlify_functions_shape(dev_server, tokens):
     answer = dev_server.request(path="/api/context", headers=bearer(tokens.token(sub="fn-user")))
-    assert answer.json["identity"]["url"].endswith("/.netlify/identity")
+    assert "identity" not in answer.json  # no identity URL configured: never built from Host
     assert answer.json["user"]["sub"] == "fn-user"
     assert "user" not in dev_server.request(path="/api/context").json
 
@@ -353,6 +368,32 @@ def test_concurrent_requests_each_see_their_own_user(dev_server, tokens):
 
 
 # --- environment switches ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "no identity provider is configured"),
+        ({"JWTGATE_NETLIFY_JWT_SECRET": ""}, "JWTGATE_NETLIFY_JWT_SECRET: set but empty"),
+    ],
+)
+def test_gunicorn_refuses_to_serve_the_example_unconfigured(env, message):
+    process = subprocess.Popen(
+        gunicorn_command(),
+        env=clean_environment(**env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        _, log = process.communicate(timeout=START_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        stop(process)
+        raise AssertionError("gunicorn served the unconfigured example") from None
+    assert process.returncode != 0
+    assert message in log
+    assert "development key" in log or env
 
 
 def test_a_real_netlify_secret_replaces_the_development_key(tokens):

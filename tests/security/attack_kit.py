@@ -1,14 +1,16 @@
-"""Tools for the attack suite: raw token building, keys, the three ways a request is run.
+"""Tools for the attack suite: raw token building, keys, the four ways a request is run.
 
 Every attack request goes through the public API (``Gate.authenticate`` and
-the decorators' ``check_access`` rule), the WSGI adapter around a Flask app
-and the ASGI adapter around a Starlette app; each path reports the same
-``Outcome`` so one table of expectations serves all three.
+the decorators' ``check_access`` rule), the WSGI adapter around a Flask app,
+the ASGI adapter around a Starlette app and Django's middleware in Django's
+own WSGI handler; each path reports the same ``Outcome`` so one table of
+expectations serves all four.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -17,13 +19,14 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import get_default_algorithms
 
 from jwtgate import AuthError, Gate, require_auth, require_roles
-from jwtgate.context import ANONYMOUS, RequestAuth, reset_auth, set_auth
+from jwtgate.context import ANONYMOUS, PREFLIGHT_AUTH, RequestAuth, reset_auth, set_auth
 from jwtgate.sources import MappingView
 from jwtgate.testing import TokenFactory
 from tests.asgi_helpers import http_scope, run
@@ -152,11 +155,14 @@ def api_admin_view() -> None:
 def run_api(gate: Gate, req: Req, route: str) -> Outcome:
     """``Gate.authenticate`` then the decorator, as an adapter would run them."""
     view = MappingView(list(req.headers), query_string=req.query, method=req.method)
-    try:
-        user = gate.authenticate(view)
-        auth = RequestAuth(user=user if user is not None else ANONYMOUS)
-    except AuthError as exc:
-        auth = RequestAuth(error=exc)
+    if req.method == "OPTIONS" and view.header_values("access-control-request-method"):
+        auth = PREFLIGHT_AUTH  # as both adapters: a CORS preflight is anonymous, unread
+    else:
+        try:
+            user = gate.authenticate(view)
+            auth = RequestAuth(user=user if user is not None else ANONYMOUS)
+        except AuthError as exc:
+            auth = RequestAuth(error=exc)
     token = set_auth(auth)
     try:
         (api_admin_view if route == "admin" else api_auth_view)()
@@ -174,13 +180,15 @@ def flask_app(gate: Gate) -> Any:
 
     app = Flask("attack")
 
-    @app.route("/auth", methods=["GET", "POST"])
+    # OPTIONS listed, as a Django function view accepts every method: a forged
+    # CORS preflight must reach no protected view.
+    @app.route("/auth", methods=["GET", "POST", "OPTIONS"])
     @require_auth
     def auth() -> str:
         _record("wsgi:auth")
         return "ok"
 
-    @app.route("/admin", methods=["GET", "POST"])
+    @app.route("/admin", methods=["GET", "POST", "OPTIONS"])
     @require_roles("admin")
     def admin() -> str:
         _record("wsgi:admin")
@@ -227,8 +235,8 @@ def starlette_app(gate: Gate) -> Any:
 
     return Starlette(
         routes=[
-            Route("/auth", auth, methods=["GET", "POST"]),
-            Route("/admin", admin, methods=["GET", "POST"]),
+            Route("/auth", auth, methods=["GET", "POST", "OPTIONS"]),
+            Route("/admin", admin, methods=["GET", "POST", "OPTIONS"]),
         ],
         middleware=[Middleware(GateMiddleware, gate=gate)],
     )
@@ -250,10 +258,74 @@ def run_asgi(gate: Gate, req: Req, route: str) -> Outcome:
     )
 
 
+@functools.cache
+def django_urls() -> ModuleType:
+    """The URLconf of the Django path (a module object: Django caches resolvers by it)."""
+    from django.http import HttpResponse
+    from django.urls import path
+
+    @require_auth
+    def auth(request: Any) -> HttpResponse:
+        _record("django:auth")
+        return HttpResponse("ok")
+
+    @require_roles("admin")
+    def admin(request: Any) -> HttpResponse:
+        _record("django:admin")
+        return HttpResponse("ok")
+
+    module = ModuleType("attack_urls")
+    module.urlpatterns = [path("auth", auth), path("admin", admin)]  # type: ignore[attr-defined]
+    return module
+
+
+def run_django(gate: Gate, req: Req, route: str) -> Outcome:
+    """Django's own WSGI handler, ``jwtgate.django.GateMiddleware`` its only middleware."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import override_settings
+    from werkzeug.test import EnvironBuilder
+
+    from tests.django_project import configure
+
+    configure()
+    environ = EnvironBuilder(
+        path=f"/{route}",
+        method=req.method,
+        headers=list(req.headers),
+        query_string=req.query,
+        base_url="http://localhost/",
+    ).get_environ()
+    started: list[str] = []
+    headers: list[tuple[str, str]] = []
+
+    def start_response(status: str, response_headers: Any, exc_info: Any = None) -> None:
+        started.append(status)
+        headers.extend(response_headers)
+
+    with override_settings(
+        MIDDLEWARE=["jwtgate.django.GateMiddleware"],
+        ROOT_URLCONF=django_urls(),
+        JWTGATE_GATE=gate,
+        JWTGATE_NETLIFY_JWT_SECRET=None,
+        ALLOWED_HOSTS=["localhost"],
+    ):
+        result = WSGIHandler()(environ, start_response)
+        raw = b"".join(result)
+        result.close()
+    text = raw.decode("utf-8", "replace")
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    challenge = next((v for n, v in headers if n.lower() == "www-authenticate"), None)
+    return Outcome(int(started[0][:3]), challenge, body, text + str(headers))
+
+
 RUNNERS: dict[str, Callable[[Gate, Req, str], Outcome]] = {
     "api": run_api,
     "wsgi": run_wsgi,
     "asgi": run_asgi,
+    "django": run_django,
 }
 
 

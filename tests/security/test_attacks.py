@@ -1,4 +1,4 @@
-"""The attack suite: every case is refused the same way by the API, WSGI and ASGI.
+"""The attack suite: every case is refused the same way by the API, WSGI, ASGI and Django.
 
 Each row of ``ATTACKS`` names a hostile request (or a short scenario ending in
 one) and the exact answer it must get: status and RFC 6750 error code, read
@@ -954,6 +954,28 @@ attack(
     gate="two",
 )
 attack("no-credentials-at-all", lambda c: _hdrs(), MISSING, None)
+# A forged CORS preflight: the flag alone once let the protected view run, anonymously.
+for _route in ("auth", "admin"):
+    attack(
+        f"forged-cors-preflight-{_route}",
+        lambda c: _hdrs(("Access-Control-Request-Method", "DELETE"), method="OPTIONS"),
+        MISSING,
+        None,
+        route=_route,
+    )
+    attack(
+        f"forged-cors-preflight-with-origin-and-stale-token-{_route}",
+        lambda c: _hdrs(
+            ("Access-Control-Request-Method", "GET"),
+            ("Origin", "https://evil.test"),
+            ("Authorization", f"Bearer {c.keys.rs.expired()}"),
+            canary=c.keys.rs.expired(),
+            method="OPTIONS",
+        ),
+        MISSING,
+        None,
+        route=_route,
+    )
 
 attack(
     "oversize-cookie-header",

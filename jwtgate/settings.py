@@ -1,0 +1,496 @@
+"""``JWTGATE_*`` settings → ``Gate``: one reader for Flask's config, Django's settings,
+environment variables and the ``jwtgate`` command.
+
+Each name means one thing wherever it is read: ``JWTGATE_SECRET`` is always
+the HMAC secret of the issuer that ``JWTGATE_ALGORITHMS`` describes, never the
+Netlify site's (that is ``JWTGATE_NETLIFY_JWT_SECRET``). Values may be Python
+values (lists, numbers, booleans, a JWK as a dict) or text as an environment
+variable holds it (``"RS256,ES256"``, ``"30"``, ``"true"``).
+
+``None`` counts as unset; an empty string does not: ``JWTGATE_SECRET=`` (a
+variable exported from an unset one) is refused as empty rather than read as
+"no setting", which could silently drop a check. A name that starts with
+``JWTGATE_`` but is no setting is refused with the closest real one, so a
+typo never silently drops a setting. Every error names the setting it is
+about (or the command-line flag it came from, see ``labels``) and is raised
+when the settings are read, at start-up.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .csrf import CSRFPolicy
+from .errors import ConfigurationError
+from .gate import Gate
+from .issuer import Issuer
+
+__all__ = [
+    "DJANGO_SETTINGS",
+    "FLASK_SETTINGS",
+    "GATE_SETTINGS",
+    "SETTINGS",
+    "Settings",
+    "gate_from_settings",
+    "settings_of",
+]
+
+PREFIX = "JWTGATE_"
+
+#: The settings that make a ``Gate``, read by every framework, the environment and the CLI.
+GATE_SETTINGS: Mapping[str, str] = {
+    # Netlify Identity (GoTrue)
+    "JWTGATE_NETLIFY_JWT_SECRET": "the site's Identity JWT secret: trust Netlify Identity tokens",
+    "JWTGATE_NETLIFY_IDENTITY_URL": "https://<site>/.netlify/identity, where GoTrue answers",
+    # Privy
+    "JWTGATE_PRIVY_APP_ID": "the Privy app id: trust that app's Privy tokens",
+    "JWTGATE_PRIVY_VERIFICATION_KEY": "the app's verification key (PEM); else fetched from Privy",
+    # Any other issuer
+    "JWTGATE_ISSUER": "the exact iss expected (unset: not checked)",
+    "JWTGATE_ALGORITHMS": "allowed algorithms, e.g. RS256 or HS256,HS384 (required)",
+    "JWTGATE_AUDIENCE": "the aud expected: one value or a comma-separated list",
+    "JWTGATE_SECRET": "an HMAC secret (HS256/384/512)",
+    "JWTGATE_PUBLIC_KEY": "a public key: PEM, or a JWK or JWKS as JSON",
+    "JWTGATE_JWKS_URL": "the issuer's JWKS URL",
+    "JWTGATE_DISCOVERY": "true (OIDC discovery from JWTGATE_ISSUER) or a discovery URL",
+    "JWTGATE_ROLES_CLAIM": "where the roles are: a dotted claim path, or several, comma-separated",
+    "JWTGATE_LEEWAY": "clock leeway in seconds (0 to 300)",
+    "JWTGATE_REQUIRED_CLAIMS": "claims every token must carry (default: exp)",
+    "JWTGATE_TOKEN_TYPE": 'the header typ required, e.g. "at+jwt"',
+    # The gate
+    "JWTGATE_SOURCES": "where tokens are looked for, e.g. bearer,cookie:nf_jwt",
+    "JWTGATE_CACHE_SIZE": "verified tokens remembered (0: none)",
+    "JWTGATE_CACHE_TTL": "seconds a verified token is remembered at most",
+    "JWTGATE_CSRF": "false: no same-origin check for unsafe requests carrying a cookie token",
+    "JWTGATE_CSRF_TRUSTED_ORIGINS": "other origins allowed to send them, comma-separated",
+    "JWTGATE_CSRF_HEADER": "a header whose presence is same-origin evidence (X-Requested-With)",
+}
+
+_REJECT_INVALID = "answer 401 for any refused token, even on public views"
+
+#: What Flask's ``JWTGate`` reads besides the gate's settings.
+FLASK_SETTINGS: Mapping[str, str] = {
+    "JWTGATE_LOGIN_URL": "where a browser that must log in is redirected (a URL or an endpoint)",
+    "JWTGATE_REJECT_INVALID": _REJECT_INVALID,
+}
+
+#: What ``jwtgate.django.GateMiddleware`` reads besides the gate's settings.
+DJANGO_SETTINGS: Mapping[str, str] = {
+    "JWTGATE_GATE": "a Gate, or the dotted path of one (or of a function returning one)",
+    "JWTGATE_REJECT_INVALID": _REJECT_INVALID,
+    "JWTGATE_REQUEST_USER": "true: request.user is the jwtgate user (only without "
+    "django.contrib.auth's AuthenticationMiddleware)",
+}
+
+#: Every setting any part of jwtgate reads, with what it means.
+SETTINGS: Mapping[str, str] = {**GATE_SETTINGS, **FLASK_SETTINGS, **DJANGO_SETTINGS}
+
+_GENERIC = (
+    "JWTGATE_ISSUER",
+    "JWTGATE_ALGORITHMS",
+    "JWTGATE_AUDIENCE",
+    "JWTGATE_ROLES_CLAIM",
+    "JWTGATE_LEEWAY",
+    "JWTGATE_REQUIRED_CLAIMS",
+    "JWTGATE_TOKEN_TYPE",
+)
+_KEY_SOURCES = ("JWTGATE_SECRET", "JWTGATE_PUBLIC_KEY", "JWTGATE_JWKS_URL", "JWTGATE_DISCOVERY")
+_ISSUER_SETTINGS = (
+    "JWTGATE_NETLIFY_JWT_SECRET",
+    "JWTGATE_PRIVY_APP_ID",
+    "JWTGATE_PRIVY_VERIFICATION_KEY",
+    *_KEY_SOURCES,
+    *_GENERIC,
+)
+# Which setting an Issuer (or Gate) parameter named in an error stands for.
+_ISSUER_PARAMETERS = {
+    "issuer": "JWTGATE_ISSUER",
+    "algorithms": "JWTGATE_ALGORITHMS",
+    "audience": "JWTGATE_AUDIENCE",
+    "secret": "JWTGATE_SECRET",
+    "key": "JWTGATE_PUBLIC_KEY",
+    "jwks_url": "JWTGATE_JWKS_URL",
+    "discovery": "JWTGATE_DISCOVERY",
+    "roles_claim": "JWTGATE_ROLES_CLAIM",
+    "leeway": "JWTGATE_LEEWAY",
+    "required_claims": "JWTGATE_REQUIRED_CLAIMS",
+    "token_type": "JWTGATE_TOKEN_TYPE",
+}
+_NETLIFY_PARAMETERS = {
+    "jwt_secret": "JWTGATE_NETLIFY_JWT_SECRET",
+    "secret": "JWTGATE_NETLIFY_JWT_SECRET",
+    "identity_url": "JWTGATE_NETLIFY_IDENTITY_URL",
+}
+_PRIVY_PARAMETERS = {
+    "app_id": "JWTGATE_PRIVY_APP_ID",
+    "verification_key": "JWTGATE_PRIVY_VERIFICATION_KEY",
+    "key": "JWTGATE_PRIVY_VERIFICATION_KEY",
+}
+_GATE_PARAMETERS = {
+    "sources": "JWTGATE_SOURCES",
+    "cache_size": "JWTGATE_CACHE_SIZE",
+    "cache_ttl": "JWTGATE_CACHE_TTL",
+    "csrf": "JWTGATE_CSRF",
+}
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def settings_of(source: Mapping[str, Any] | object) -> dict[str, Any]:
+    """The ``JWTGATE_*`` entries of a mapping (``app.config``, ``os.environ``) or an object.
+
+    An object is read by attribute, as Django's ``django.conf.settings`` is.
+    """
+    if isinstance(source, Mapping):
+        return {k: v for k, v in source.items() if isinstance(k, str) and k.startswith(PREFIX)}
+    return {name: getattr(source, name) for name in dir(source) if name.startswith(PREFIX)}
+
+
+def gate_from_settings(
+    source: Mapping[str, Any] | object,
+    *,
+    known: Iterable[str] = SETTINGS,
+    labels: Mapping[str, str] | None = None,
+) -> Gate | None:
+    """A ``Gate`` from ``JWTGATE_*`` settings, or ``None`` when they configure no issuer.
+
+    ``source`` is a mapping (Flask's ``app.config``, ``os.environ``) or a
+    settings object (Django's). ``known`` lists the names the caller reads
+    (any other ``JWTGATE_`` name is refused); ``labels`` renames settings in
+    error messages, e.g. ``{"JWTGATE_SECRET": "--secret"}``.
+    """
+    return Settings(source, known=known, labels=labels).gate()
+
+
+class Settings:
+    """The ``JWTGATE_*`` settings of one source, checked by name and read by type.
+
+    Netlify (``JWTGATE_NETLIFY_JWT_SECRET``), Privy (``JWTGATE_PRIVY_APP_ID``)
+    and a generic issuer (``JWTGATE_ALGORITHMS`` with one key source) may be
+    combined where the issuers allow it.
+    """
+
+    def __init__(
+        self,
+        source: Mapping[str, Any] | object,
+        *,
+        known: Iterable[str] = SETTINGS,
+        labels: Mapping[str, str] | None = None,
+        reader: str = "jwtgate",
+    ) -> None:
+        self.values = settings_of(source)
+        self.known = frozenset(known)
+        self.labels = dict(labels or {})
+        self._check_names(reader)
+
+    # --- reading one setting ---------------------------------------------------------
+
+    def name(self, key: str) -> str:
+        """How errors call ``key``: its label (a CLI flag) or the setting's own name."""
+        return self.labels.get(key, key)
+
+    def text(self, key: str) -> str | None:
+        """A text setting, or ``None`` when unset."""
+        value = self._raw(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ConfigurationError(f"{self.name(key)}: must be a string")
+        return value
+
+    def strings(self, key: str) -> list[str] | None:
+        """A list: Python strings, or one string separated by commas or spaces."""
+        value = self._raw(key)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            items = value.replace(",", " ").split()
+        elif isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+            items = list(value)
+        else:
+            raise ConfigurationError(
+                f"{self.name(key)}: a list of strings, or one comma-separated string"
+            )
+        if not items:
+            raise ConfigurationError(f"{self.name(key)}: give at least one value")
+        return items
+
+    def flag(self, key: str) -> bool | None:
+        """A boolean: ``True``/``False``, or ``true``/``false``, ``1``/``0``, ``yes``/``no``, ``on``/``off``."""  # noqa: E501
+        value = self._raw(key)
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ConfigurationError(f"{self.name(key)}: must be true or false")
+
+    def number(self, key: str) -> float | None:
+        """A number, or text holding one (``"30"``, ``"1e3"``)."""
+        value = self._raw(key)
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            raise ConfigurationError(f"{self.name(key)}: must be a number")
+        if isinstance(value, int | float):
+            return value
+        if isinstance(value, str):
+            for parse in (int, float):
+                try:
+                    return parse(value)
+                except ValueError:
+                    pass
+        raise ConfigurationError(f"{self.name(key)}: must be a number")
+
+    def configured(self, keys: Iterable[str] = _ISSUER_SETTINGS) -> list[str]:
+        """Which of ``keys`` have a value."""
+        return [key for key in keys if self._present(key)]
+
+    # --- the gate -----------------------------------------------------------------------
+
+    def gate(self, **overrides: Any) -> Gate | None:
+        """The ``Gate`` these settings describe, or ``None`` when they name no issuer.
+
+        ``overrides`` are ``Gate`` arguments that replace what the settings say
+        (the CLI verifies one Bearer token with no cache: ``sources``, ``cache_size``).
+        """
+        issuers = self.issuers()
+        if not issuers:
+            return None
+        options: dict[str, Any] = {}
+        sources = self.strings("JWTGATE_SOURCES")
+        if sources is not None:
+            options["sources"] = sources
+        csrf = self._csrf()
+        if csrf is not None:
+            options["csrf"] = csrf
+        size = self.number("JWTGATE_CACHE_SIZE")
+        if size is not None:
+            if size != int(size):
+                raise ConfigurationError(f"{self.name('JWTGATE_CACHE_SIZE')}: a whole number")
+            options["cache_size"] = int(size)
+        ttl = self.number("JWTGATE_CACHE_TTL")
+        if ttl is not None:
+            options["cache_ttl"] = ttl
+        options.update(overrides)
+        parameters = {**_GATE_PARAMETERS, "issuers": ", ".join(self._issuer_names())}
+        with self._renaming(parameters):
+            return Gate(issuers=issuers, **options)
+
+    def issuers(self) -> list[Issuer]:
+        """The issuers the settings describe: Netlify, Privy, then the generic one."""
+        issuers: list[Issuer] = []
+        netlify = self._netlify()
+        if netlify is not None:
+            issuers.append(netlify)
+        privy = self._privy()
+        if privy is not None:
+            issuers.append(privy)
+        generic = self._generic(beside_netlify=netlify is not None)
+        if generic is not None:
+            issuers.append(generic)
+        return issuers
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _check_names(self, reader: str) -> None:
+        for key in self.values:
+            if key in self.known:
+                self._raw(key)  # an empty value is refused even where nothing reads it yet
+                continue
+            if key in SETTINGS:
+                raise ConfigurationError(f"{key}: {reader} does not read this setting")
+            close = difflib.get_close_matches(key, list(self.known), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ConfigurationError(f"{key}: not a jwtgate setting{hint}")
+
+    def _raw(self, key: str) -> Any:
+        value = self.values.get(key)
+        if isinstance(value, str) and not value.strip():
+            raise ConfigurationError(
+                f"{self.name(key)}: set but empty; give it a value, or remove it"
+            )
+        return value
+
+    def _present(self, key: str) -> bool:
+        value = self._raw(key)
+        if key == "JWTGATE_DISCOVERY" and (
+            value is False or (isinstance(value, str) and value.strip().lower() in _FALSE)
+        ):
+            return False  # discovery turned off is no key source
+        return value is not None
+
+    def _issuer_names(self) -> list[str]:
+        return [self.name(key) for key in self.configured()]
+
+    def _renaming(self, parameters: Mapping[str, str]) -> _Renaming:
+        return _Renaming({param: self.name(key) for param, key in parameters.items()})
+
+    def _netlify(self) -> Issuer | None:
+        secret = self.text("JWTGATE_NETLIFY_JWT_SECRET")
+        if secret is None:
+            return None
+        from .presets import netlify
+
+        with self._renaming(_NETLIFY_PARAMETERS):
+            return netlify(
+                jwt_secret=secret, identity_url=self.text("JWTGATE_NETLIFY_IDENTITY_URL")
+            )
+
+    def _privy(self) -> Issuer | None:
+        app_id = self.text("JWTGATE_PRIVY_APP_ID")
+        key = self._pem("JWTGATE_PRIVY_VERIFICATION_KEY")
+        if app_id is None:
+            if key is not None:
+                raise ConfigurationError(
+                    f"{self.name('JWTGATE_PRIVY_VERIFICATION_KEY')}: "
+                    f"set {self.name('JWTGATE_PRIVY_APP_ID')} too"
+                )
+            return None
+        from . import presets
+
+        privy: Any = getattr(presets, "privy", None)
+        if privy is None:
+            raise ConfigurationError(
+                f"{self.name('JWTGATE_PRIVY_APP_ID')}: this version of jwtgate has no Privy preset"
+            )
+        with self._renaming(_PRIVY_PARAMETERS):
+            issuer: Issuer = privy(app_id, verification_key=key)
+        return issuer
+
+    def _generic(self, *, beside_netlify: bool) -> Issuer | None:
+        given = self.configured(_KEY_SOURCES)
+        if not given:
+            described = self.configured(_GENERIC)
+            if described:
+                choices = ", ".join(self.name(key) for key in _KEY_SOURCES)
+                raise ConfigurationError(
+                    f"{self.name(described[0])}: the issuer needs a key: set one of {choices}"
+                )
+            return None
+        if len(given) > 1:
+            raise ConfigurationError(
+                f"{', '.join(self.name(key) for key in given)}: give exactly one key source"
+            )
+        algorithms = self.strings("JWTGATE_ALGORITHMS")
+        if not algorithms:
+            raise ConfigurationError(
+                f"{self.name('JWTGATE_ALGORITHMS')}: required with "
+                f'{self.name(given[0])}, e.g. "RS256"'
+            )
+        issuer = self.text("JWTGATE_ISSUER")
+        if issuer is None and beside_netlify:
+            # Both would be issuer-less: a token without iss could not be told apart.
+            raise ConfigurationError(
+                f"{self.name('JWTGATE_ISSUER')}: required beside "
+                f"{self.name('JWTGATE_NETLIFY_JWT_SECRET')}: Netlify's tokens carry no iss, "
+                f"so the issuer of {self.name(given[0])} is told apart by its own"
+            )
+        options: dict[str, Any] = {"algorithms": algorithms}
+        audience = self.strings("JWTGATE_AUDIENCE")
+        if audience is not None:
+            options["audience"] = audience
+        secret = self.text("JWTGATE_SECRET")
+        if secret is not None:
+            options["secret"] = secret
+        public_key = self._public_key()
+        if public_key is not None:
+            options["key"] = public_key
+        jwks_url = self.text("JWTGATE_JWKS_URL")
+        if jwks_url is not None:
+            options["jwks_url"] = jwks_url
+        if given[0] == "JWTGATE_DISCOVERY":
+            options["discovery"] = self._discovery()
+        roles = self.strings("JWTGATE_ROLES_CLAIM")
+        if roles is not None:
+            options["roles_claim"] = roles[0] if len(roles) == 1 else roles
+        leeway = self.number("JWTGATE_LEEWAY")
+        if leeway is not None:
+            options["leeway"] = leeway
+        required = self.strings("JWTGATE_REQUIRED_CLAIMS")
+        if required is not None:
+            options["required_claims"] = required
+        token_type = self.text("JWTGATE_TOKEN_TYPE")
+        if token_type is not None:
+            options["token_type"] = token_type
+        with self._renaming(_ISSUER_PARAMETERS):
+            return Issuer(issuer, **options)
+
+    def _csrf(self) -> bool | CSRFPolicy | None:
+        """The gate's ``csrf=``, or ``None`` to keep its default (on)."""
+        origins = self.strings("JWTGATE_CSRF_TRUSTED_ORIGINS")
+        header = self.text("JWTGATE_CSRF_HEADER")
+        if self.flag("JWTGATE_CSRF") is False:
+            if origins is not None or header is not None:
+                raise ConfigurationError(
+                    f"{self.name('JWTGATE_CSRF')}: false, yet "
+                    f"{self.name('JWTGATE_CSRF_TRUSTED_ORIGINS')} or "
+                    f"{self.name('JWTGATE_CSRF_HEADER')} is set"
+                )
+            return False
+        if origins is None and header is None:
+            return None
+        parameters = {"csrf": "JWTGATE_CSRF_TRUSTED_ORIGINS" if origins else "JWTGATE_CSRF_HEADER"}
+        with self._renaming(parameters):
+            return CSRFPolicy(trusted_origins=origins or (), header=header)
+
+    def _discovery(self) -> bool | str:
+        value = self.values["JWTGATE_DISCOVERY"]
+        if isinstance(value, str) and value.startswith(("https://", "http://")):
+            return value
+        self.flag("JWTGATE_DISCOVERY")  # true (false is no key source): refuses anything else
+        return True
+
+    def _pem(self, key: str) -> str | None:
+        text = self.text(key)
+        if text is not None and "\\n" in text and "\n" not in text:
+            # A PEM pasted into one environment variable line, newlines written as \n.
+            text = text.replace("\\n", "\n")
+        return text
+
+    def _public_key(self) -> Any:
+        value = self._raw("JWTGATE_PUBLIC_KEY")
+        if value is None or not isinstance(value, str):
+            return value  # a JWK or JWKS dict, a key object: the Issuer checks it
+        text = self._pem("JWTGATE_PUBLIC_KEY")
+        if text is not None and text.lstrip().startswith("{"):
+            try:
+                return json.loads(text)
+            except ValueError:
+                raise ConfigurationError(
+                    f"{self.name('JWTGATE_PUBLIC_KEY')}: not valid JWK/JWKS JSON"
+                ) from None
+        return text
+
+
+class _Renaming:
+    """Re-raise a ``ConfigurationError`` naming the settings behind the parameters it names.
+
+    The core's messages start with the parameters at fault (``"secret: …"``,
+    ``"secret, key: …"``); a reader of settings never passed those, so they
+    are replaced by the settings (or flags) that supplied them.
+    """
+
+    __slots__ = ("_names",)
+
+    def __init__(self, names: Mapping[str, str]) -> None:
+        self._names = names
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: Any
+    ) -> None:
+        if not isinstance(error, ConfigurationError):
+            return
+        head, sep, rest = str(error).partition(": ")
+        parameters = [part.strip() for part in head.split(",")]
+        if sep and all(part in self._names for part in parameters):
+            named = dict.fromkeys(self._names[part] for part in parameters)
+            raise ConfigurationError(f"{', '.join(named)}: {rest}") from None
