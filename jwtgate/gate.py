@@ -232,7 +232,7 @@ class Gate:
             raise InvalidToken("The token is too large")
         return found
 
-    def still_valid(self, user: User) -> bool:
+    def still_valid(self, user: User, *, on_loop: bool = False) -> bool:
         """True while ``authenticate`` would still answer ``user`` for ``user.token``.
 
         That is: the cache holds this very ``User`` for its token, unexpired,
@@ -241,13 +241,15 @@ class Gate:
         have seen) without ever being more lenient than the gate; on False
         they call ``authenticate`` again. jwtgate's own adapters inline this
         check on their cache-hit path, where a method call is a noticeable
-        share of the cost.
+        share of the cost. ``on_loop=True`` (on an event loop) never calls a
+        blocking ``is_revoked`` hook: a gate with one then answers False.
         """
         # The cache's own get(), inlined: this runs on every request an adapter remembers.
         entry = self._cache._entries.get(user.token)
         if entry is None or entry[0] is not user or entry[1] <= self._clock():
             return False
-        return self._is_revoked is None or not self._is_revoked(user)
+        is_revoked = self._is_revoked_on_loop if on_loop else self._is_revoked
+        return is_revoked is None or not is_revoked(user)
 
     @property
     def cookie_csrf(self) -> CSRFPolicy | None:

@@ -489,3 +489,46 @@ def test_without_redis_py_the_error_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "redis", None)
     with pytest.raises(ConfigurationError, match="redis extra"):
         RedisRevocations("redis://127.0.0.1:1/0")
+
+
+def test_a_websocket_recheck_never_runs_a_sync_hook_on_the_event_loop(rs256, clock):
+    from jwtgate.recheck import Recheck
+    from jwtgate.sources import MappingView
+
+    threads: list[int] = []
+
+    def is_revoked(user: User) -> bool:
+        threads.append(threading.get_ident())
+        return False
+
+    gate = Gate(issuers=[rs256.issuer_config()], clock=clock, is_revoked=is_revoked)
+    headers = rs256.headers()
+    recheck = Recheck(gate, MappingView(headers), login(gate, headers["Authorization"][7:]))
+    threads.clear()
+
+    async def scenario() -> int:
+        assert (await recheck.user_async()).subject == "user-1"
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(scenario())
+    assert threads
+    assert loop_thread not in threads
+    assert recheck.user().subject == "user-1"  # in sync code the hook runs where it is called
+
+
+def test_jwtgate_redis_url_gives_the_gate_a_redis_store():
+    from jwtgate.settings import gate_from_settings
+
+    settings = {
+        "JWTGATE_ALGORITHMS": "HS256",
+        "JWTGATE_SECRET": "a-test-secret-of-at-least-32-bytes!!",
+        "JWTGATE_REDIS_URL": "redis://127.0.0.1:1/0",
+    }
+    gate = gate_from_settings(settings)
+    assert gate is not None
+    check = gate._revocation
+    assert isinstance(check, RevocationCheck)
+    assert isinstance(check._store, RedisRevocations)
+    assert check._store.location == "redis://127.0.0.1:1/0"
+    with pytest.raises(ConfigurationError, match=r"^JWTGATE_REDIS_URL: must be a redis://"):
+        gate_from_settings({**settings, "JWTGATE_REDIS_URL": "http://127.0.0.1/"})
