@@ -26,6 +26,7 @@ from .logs import logger
 from .memo import MEMO_SIZE, TAIL, UNKEYABLE, CredentialMemo, credential_places
 from .recheck import Recheck
 from .routes import check_routes
+from .rules import Rule, RuleTable, rule_table
 from .sources import RequestView
 from .user import User
 
@@ -175,6 +176,9 @@ class GateMiddleware:
     middleware refuses to serve an app whose routes registered a function
     that a jwtgate decorator wrapped, the decorator having been written above
     the route decorator (see ``jwtgate.routes``).
+
+    ``rules`` (``jwtgate.rules``) gate paths by role, as Netlify's
+    ``_redirects`` do.
     """
 
     def __init__(
@@ -185,6 +189,7 @@ class GateMiddleware:
         reject_invalid: bool = False,
         websocket_close_code: int = WS_POLICY_VIOLATION,
         close_expired_websockets: bool = False,
+        rules: Iterable[Rule] | RuleTable | None = None,
     ) -> None:
         if not isinstance(gate, Gate):
             raise ConfigurationError("gate: must be a jwtgate.Gate")
@@ -203,6 +208,13 @@ class GateMiddleware:
         self.websocket_close_code = websocket_close_code
         self.close_expired_websockets = close_expired_websockets
         self._routes_checked = False
+        # Path rules run inside, once the connection is authenticated: without them
+        # the per-request path is exactly what it is without this feature.
+        self.rules = None if rules is None else rule_table(rules)
+        if self.rules is not None:
+            from .rules_asgi import RulesApp
+
+            self.app = RulesApp(app, self.rules)
         self._memo: CredentialMemo[_Entry] = CredentialMemo(MEMO_SIZE)
         self._entries = self._memo.entries
         # Gate.still_valid, inlined below (its method call cost 0.15 µs of a cache hit):

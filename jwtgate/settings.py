@@ -73,10 +73,13 @@ GATE_SETTINGS: Mapping[str, str] = {
 
 _REJECT_INVALID = "answer 401 for any refused token, even on public views"
 
+_RULES_FILE = "a _redirects file or netlify.toml whose rules gate paths by role"
+
 #: What Flask's ``JWTGate`` reads besides the gate's settings.
 FLASK_SETTINGS: Mapping[str, str] = {
     "JWTGATE_LOGIN_URL": "where a browser that must log in is redirected (a URL or an endpoint)",
     "JWTGATE_REJECT_INVALID": _REJECT_INVALID,
+    "JWTGATE_RULES_FILE": _RULES_FILE + " (relative to the app's folder)",
 }
 
 #: What ``jwtgate.django.GateMiddleware`` reads besides the gate's settings.
@@ -85,6 +88,8 @@ DJANGO_SETTINGS: Mapping[str, str] = {
     "JWTGATE_REJECT_INVALID": _REJECT_INVALID,
     "JWTGATE_REQUEST_USER": "true: request.user is the jwtgate user (only without "
     "django.contrib.auth's AuthenticationMiddleware)",
+    "JWTGATE_RULES_FILE": _RULES_FILE + " (absolute, or relative to BASE_DIR)",
+    "JWTGATE_RULES": "path rules in code: a list of jwtgate.rules.Rule",
 }
 
 #: Every setting any part of jwtgate reads, with what it means.

@@ -27,6 +27,7 @@ from .errors import AuthError, ConfigurationError
 from .gate import Gate
 from .memo import MEMO_SIZE, TAIL, UNKEYABLE, CredentialMemo, credential_places
 from .recheck import Recheck
+from .rules import Rule, RuleTable, rule_table
 from .sources import RequestView
 from .user import User
 
@@ -132,7 +133,8 @@ class GateMiddleware:
     handshake (``Upgrade: websocket``) with a cookie token gets the same
     same-origin check as an unsafe method. An ``AuthError`` the app raises
     before its response starts is rendered as the standard response (status,
-    ``WWW-Authenticate``, JSON body).
+    ``WWW-Authenticate``, JSON body). ``rules`` (``jwtgate.rules``) gate paths
+    by role, as Netlify's ``_redirects`` do.
     """
 
     __slots__ = (
@@ -150,9 +152,17 @@ class GateMiddleware:
         "app",
         "gate",
         "reject_invalid",
+        "rules",
     )
 
-    def __init__(self, app: WSGIApplication, gate: Gate, *, reject_invalid: bool = False) -> None:
+    def __init__(
+        self,
+        app: WSGIApplication,
+        gate: Gate,
+        *,
+        reject_invalid: bool = False,
+        rules: Iterable[Rule] | RuleTable | None = None,
+    ) -> None:
         if not callable(app):
             raise ConfigurationError("app: must be a WSGI application (a callable)")
         if not isinstance(gate, Gate):
@@ -162,6 +172,13 @@ class GateMiddleware:
         self.app = app
         self.gate = gate
         self.reject_invalid = reject_invalid
+        # Path rules run inside, once the request is authenticated: without them
+        # the per-request path is exactly what it is without this feature.
+        self.rules = None if rules is None else rule_table(rules)
+        if self.rules is not None:
+            from .rules_wsgi import RulesApp
+
+            self.app = RulesApp(app, self.rules)
         self._memo: CredentialMemo[_Entry] = CredentialMemo(MEMO_SIZE)
         self._entries = self._memo.entries
         self._single, self._key = _key_plan(gate)
