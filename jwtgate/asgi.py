@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from .context import ANONYMOUS_AUTH, PREFLIGHT_AUTH, RequestAuth, _current
 from .csrf import CSRFPolicy, applies_to
-from .errors import AuthError, ConfigurationError, ExpiredToken
+from .errors import AuthError, ConfigurationError, CrossSiteRequest, ExpiredToken
 from .gate import Gate
 from .logs import logger
 from .memo import MEMO_SIZE, TAIL, UNKEYABLE, CredentialMemo, credential_places
@@ -221,9 +221,13 @@ class GateMiddleware:
         # the gate's cache holds this very user, unexpired, and it is not revoked.
         self._cached = gate._cache._entries.get
         self._clock = gate._clock
-        self._is_revoked = gate._is_revoked
+        self._is_revoked = gate._is_revoked_on_loop  # never blocks the event loop
         self._wanted, self._key = _key_plan(gate)
         self._csrf = gate.cookie_csrf
+        # With an observer: cache hits counted inline, each request's user handed over.
+        self._reporter = gate._reporter
+        self._hits = None if self._reporter is None else self._reporter.tally
+        self._on_user = None if self._reporter is None else self._reporter.on_user
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -272,6 +276,8 @@ class GateMiddleware:
                     )
                 ):
                     entry = None
+                elif entry is not None and self._hits is not None and entry[3] is not None:
+                    next(self._hits[entry[3].issuer])
         if entry is None:
             entry = await self._authenticate(scope, raw)
         auth = entry[1]
@@ -279,9 +285,13 @@ class GateMiddleware:
             if self._csrf is not None:
                 entry = self._check_websocket_origin(scope, entry, self._csrf)
                 auth = entry[1]
+                if self._reporter is not None and isinstance(auth.error, CrossSiteRequest):
+                    self._reporter.refused(auth.error)  # the handshake's own CSRF refusal
             if entry[3] is not None:  # a user the decorators re-check while the socket lives
                 auth = RequestAuth(entry[3], recheck=Recheck(self.gate, ScopeView(scope), entry[3]))
         error = auth.error
+        if self._on_user is not None and entry[3] is not None:
+            self._on_user(entry[3])
         scope = dict(scope)
         scope["user"] = auth.user
         scope["auth"] = entry[2]
@@ -309,6 +319,8 @@ class GateMiddleware:
                 except AuthError as exc:
                     if started:
                         raise
+                    if self._reporter is not None:
+                        self._reporter.refused_user(exc, auth.user)
                     await _send_http_error(send, exc)
             else:
                 await self._websocket(scope, receive, send, entry[3])

@@ -67,6 +67,8 @@ GATE_SETTINGS: Mapping[str, str] = {
     "JWTGATE_CSRF": "false: no same-origin check for unsafe requests carrying a cookie token",
     "JWTGATE_CSRF_TRUSTED_ORIGINS": "other origins allowed to send them, comma-separated",
     "JWTGATE_CSRF_HEADER": "a header whose presence is same-origin evidence (X-Requested-With)",
+    "JWTGATE_REDIS_URL": "revocations shared through this Redis (RedisRevocations); "
+    "jwtgate revoke writes there too",
 }
 
 _REJECT_INVALID = "answer 401 for any refused token, even on public views"
@@ -282,6 +284,12 @@ class Settings:
         ttl = self.number("JWTGATE_CACHE_TTL")
         if ttl is not None:
             options["cache_ttl"] = ttl
+        redis_url = self.text("JWTGATE_REDIS_URL")
+        if redis_url is not None and "is_revoked" not in overrides:
+            from .revocation import RedisRevocations
+
+            with self._renaming({"url": "JWTGATE_REDIS_URL"}):
+                options["is_revoked"] = RedisRevocations(redis_url)
         options.update(overrides)
         parameters = {**_GATE_PARAMETERS, "issuers": ", ".join(self._issuer_names())}
         with self._renaming(parameters):

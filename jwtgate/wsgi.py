@@ -142,9 +142,12 @@ class GateMiddleware:
         "_clock",
         "_csrf",
         "_entries",
+        "_hits",
         "_is_revoked",
         "_key",
         "_memo",
+        "_on_user",
+        "_reporter",
         "_single",
         "app",
         "gate",
@@ -185,6 +188,10 @@ class GateMiddleware:
         self._clock = gate._clock
         self._is_revoked = gate._is_revoked
         self._csrf = gate.cookie_csrf
+        # With an observer: cache hits counted inline, each request's user handed over.
+        self._reporter = gate._reporter
+        self._hits = None if self._reporter is None else self._reporter.tally
+        self._on_user = None if self._reporter is None else self._reporter.on_user
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         # The cache-hit path, inlined because every request takes it: what the memo
@@ -218,6 +225,8 @@ class GateMiddleware:
                     and "HTTP_UPGRADE" not in environ
                 ):
                     auth = entry[1]
+                    if self._hits is not None and user is not None:
+                        next(self._hits[user.issuer])
         if auth is None:
             try:
                 auth = self._authenticate(environ, raw)
@@ -225,6 +234,8 @@ class GateMiddleware:
                 if self.reject_invalid:
                     return error(environ, start_response)
                 auth = RequestAuth(error=error)
+        if self._on_user is not None and isinstance(auth.user, User):
+            self._on_user(auth.user)
         environ[USER_KEY] = auth.user
         environ[ERROR_KEY] = auth.error
         token = _current.set(auth)
@@ -232,6 +243,8 @@ class GateMiddleware:
             result = self.app(environ, start_response)
         except AuthError as error:
             _current.reset(token)
+            if self._reporter is not None:
+                self._reporter.refused_user(error, auth.user)
             return error(environ, _restart(start_response, error))
         except BaseException:
             _current.reset(token)
