@@ -6,9 +6,10 @@ and scripts hand it plain ``headers=`` and ``cookies=`` mappings.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .cache import ClaimsCache, HitCheck
 from .csrf import CSRFPolicy
@@ -17,7 +18,6 @@ from .errors import (
     ConfigurationError,
     InvalidRequest,
     InvalidToken,
-    RevokedToken,
     UntrustedIssuer,
 )
 from .issuer import Issuer
@@ -35,6 +35,10 @@ from .sources import (
     parse_source,
 )
 from .user import User
+
+if TYPE_CHECKING:
+    from .observe import Observer, Reporter
+    from .revocation import RevocationCheck, RevocationStore
 
 __all__ = ["Gate"]
 
@@ -70,8 +74,14 @@ class Gate:
     are cached by token for at most ``cache_ttl`` seconds and never past the
     token's ``exp``. ``cache_bytes`` (64 MiB) bounds the cache's estimated
     memory as ``cache_size`` bounds its entries (see ``jwtgate.sizes``); each
-    adapter's memo keeps within the same budget. ``is_revoked(user)`` is
-    asked on every request.
+    adapter's memo keeps within the same budget.
+
+    ``is_revoked`` is asked on every request: a revocation store
+    (``jwtgate.revocation.MemoryRevocations`` or ``RedisRevocations``, which
+    answer from memory), or a callable ``is_revoked(user) -> bool``, plain or
+    ``async``; under ASGI a plain one runs in a worker thread, never on the
+    event loop. ``observer`` (a ``jwtgate.observe.Observer``) receives what
+    the gate and its adapters do, for metrics and traces.
 
     ``max_token_bytes`` (8 KiB) caps a token; ``max_header_bytes`` (16 KiB,
     or ``max_token_bytes`` + 1 KiB when that is more) caps what a source reads
@@ -102,11 +112,12 @@ class Gate:
         cache_size: int = 10_000,
         cache_ttl: float = 300,
         clock: Callable[[], float] = time.time,
-        is_revoked: Callable[[User], bool] | None = None,
+        is_revoked: Callable[[User], bool | Awaitable[bool]] | RevocationStore | None = None,
         max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
         csrf: bool | CSRFPolicy = True,
         max_json_depth: int = DEFAULT_MAX_DEPTH,
         max_header_bytes: int | None = None,
+        observer: Observer | None = None,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
         max_cookie_header_bytes: int | None = None,
         one_token: bool = True,
@@ -127,8 +138,6 @@ class Gate:
             raise ConfigurationError("cache_bytes: must be a whole number of bytes ≥ 0")
         if not callable(clock):
             raise ConfigurationError("clock: must be a callable returning epoch seconds")
-        if is_revoked is not None and not callable(is_revoked):
-            raise ConfigurationError("is_revoked: must be a callable taking a User, or None")
         if isinstance(max_token_bytes, bool) or not isinstance(max_token_bytes, int):
             raise ConfigurationError("max_token_bytes: must be a whole number")
         if max_token_bytes < 256:
@@ -173,7 +182,24 @@ class Gate:
         self.cache_bytes = cache_bytes
         self._cache = ClaimsCache(cache_size if cache_ttl > 0 else 0, cache_bytes)
         self._clock = clock
-        self._is_revoked = is_revoked
+        #: The observer given, and the gate's link to it (``None`` without one).
+        self.observer = observer
+        self._reporter: Reporter | None = None
+        if observer is not None:
+            from .observe import Reporter
+
+            self._reporter = Reporter(observer, self.issuers)
+        # The revocation check, and its per-request forms for the adapters' cache-hit
+        # paths: _is_revoked (sync), _is_revoked_on_loop (must not block an event loop).
+        self._revocation: RevocationCheck | None = None
+        self._is_revoked: Callable[[User], bool] | None = None
+        self._is_revoked_on_loop: Callable[[User], bool] | None = None
+        if is_revoked is not None:
+            from .revocation import RevocationCheck
+
+            self._revocation = RevocationCheck(is_revoked, observer)
+            self._is_revoked = self._revocation.inline
+            self._is_revoked_on_loop = self._revocation.on_loop
         for issuer in self.issuers:
             issuer.keys.subscribe(self.clear_cache)
 
@@ -194,11 +220,21 @@ class Gate:
         """
         if view is None:
             view = MappingView(headers, cookies)
+        user = None
         try:
-            return self._authenticate(view, refreshed=False)
-        except _NeedsRefresh as need:
-            need.keys.refresh()
-        return self._authenticate(view, refreshed=True)
+            try:
+                user, verified = self._find_user(view, refreshed=False)
+            except _NeedsRefresh as need:
+                need.keys.refresh()
+                user, verified = self._find_user(view, refreshed=True)
+            if user is not None and self._revocation is not None:
+                self._revocation.check(user)
+        except AuthError as error:
+            self._refused(error, view, user)
+            raise
+        if user is not None and self._reporter is not None:
+            self._reporter.accepted(user, verified)
+        return user
 
     async def authenticate_async(
         self,
@@ -207,14 +243,24 @@ class Gate:
         headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
         cookies: Mapping[str, str] | None = None,
     ) -> User | None:
-        """``authenticate`` for asyncio: a key fetch, when one is needed, runs off the loop."""
+        """``authenticate`` for asyncio: key fetches and blocking hooks run off the event loop."""
         if view is None:
             view = MappingView(headers, cookies)
+        user = None
         try:
-            return self._authenticate(view, refreshed=False)
-        except _NeedsRefresh as need:
-            await need.keys.refresh_async()
-        return self._authenticate(view, refreshed=True)
+            try:
+                user, verified = self._find_user(view, refreshed=False)
+            except _NeedsRefresh as need:
+                await need.keys.refresh_async()
+                user, verified = self._find_user(view, refreshed=True)
+            if user is not None and self._revocation is not None:
+                await self._revocation.check_async(user)
+        except AuthError as error:
+            self._refused(error, view, user)
+            raise
+        if user is not None and self._reporter is not None:
+            self._reporter.accepted(user, verified)
+        return user
 
     def find_token(self, view: RequestView) -> tuple[str, Source] | None:
         """The token the request carries and the source it came from, or ``None``.
@@ -239,7 +285,7 @@ class Gate:
             raise InvalidToken("The token is too large")
         return found
 
-    def still_valid(self, user: User) -> bool:
+    def still_valid(self, user: User, *, on_loop: bool = False) -> bool:
         """True while ``authenticate`` would still answer ``user`` for ``user.token``.
 
         That is: the cache holds this very ``User`` for its token, unexpired,
@@ -248,21 +294,25 @@ class Gate:
         have seen) without ever being more lenient than the gate; on False
         they call ``authenticate`` again. jwtgate's own adapters inline this
         check on their cache-hit path, where a method call is a noticeable
-        share of the cost.
+        share of the cost. ``on_loop=True`` (on an event loop) never calls a
+        blocking ``is_revoked`` hook: a gate with one then answers False.
         """
         entry = self._cache.lookup(user.token)
         if entry is None or entry[0] is not user or entry[1] <= self._clock():
             return False
-        return self._is_revoked is None or not self._is_revoked(user)
+        is_revoked = self._is_revoked_on_loop if on_loop else self._is_revoked
+        return is_revoked is None or not is_revoked(user)
 
-    def hit_check(self) -> HitCheck:
+    def hit_check(self, *, on_loop: bool = False) -> HitCheck:
         """``still_valid`` in pieces, for adapters that inline it on their cache-hit path.
 
         An internal interface shared by jwtgate's adapters (``HitCheck``
         documents the exact check); a method call costs a noticeable share of
-        a cache hit, three bound callables do not.
+        a cache hit, three bound callables do not. ``on_loop`` as for
+        ``still_valid``.
         """
-        return HitCheck(self._cache.lookup, self._clock, self._is_revoked)
+        is_revoked = self._is_revoked_on_loop if on_loop else self._is_revoked
+        return HitCheck(self._cache.lookup, self._clock, is_revoked)
 
     @property
     def cookie_csrf(self) -> CSRFPolicy | None:
@@ -285,10 +335,11 @@ class Gate:
 
     # --- internals ---------------------------------------------------------------
 
-    def _authenticate(self, view: RequestView, *, refreshed: bool) -> User | None:
+    def _find_user(self, view: RequestView, *, refreshed: bool) -> tuple[User | None, bool]:
+        """The request's user (before any revocation check), and whether it was just verified."""
         found = self.find_token(view)
         if found is None:
-            return None
+            return None, False
         token, source = found
         if self.csrf is not None and isinstance(source, CookieSource):
             self.csrf.check(view)
@@ -296,17 +347,38 @@ class Gate:
         user = self._cache.get(token, now)
         if user is None:
             source.check(token)
-            user = self._verify(token, source.spec, now, refreshed=refreshed)
-        elif user.source != source.spec:
+            return self._verify(token, source.spec, now, refreshed=refreshed), True
+        if user.source != source.spec:
             user = user.with_source(source.spec)
-        if self._is_revoked is not None and self._is_revoked(user):
-            raise RevokedToken()
-        return user
+        return user, False
+
+    def _refused(self, error: AuthError, view: RequestView, user: User | None) -> None:
+        """Tell the observer, and explain the refusal at DEBUG (never a token or claim value)."""
+        issuer = error.__dict__.get(_ISSUER_NOTE, "")
+        if user is not None and self._reporter is not None:
+            issuer = self._reporter.name_of(user.issuer)
+        if self._reporter is not None:
+            self._reporter.refused(error, issuer)
+        if logger.isEnabledFor(logging.DEBUG):
+            try:
+                found = self.find_token(view)
+            except AuthError:
+                found = None
+            logger.debug(
+                "jwtgate: refused %s %s%s%s: %s: %s",
+                view.method,
+                "a request" if found is None else f"token {fingerprint(found[0])}",
+                "" if found is None else f" from {found[1].spec}",
+                f" (issuer {issuer})" if issuer else "",
+                type(error).__name__,
+                error.safe_description,
+            )
 
     def _verify(self, token: str, source: str, now: float, *, refreshed: bool) -> User:
         # Read before any key is looked at: a clear_cache() from here on (a key withdrawn
         # while this verification runs) makes the cache drop what it verified.
         generation = self._cache.generation
+        issuer: Issuer | None = None
         try:
             parsed = parse(token, max_depth=self.max_json_depth)
             issuer = self._issuer_for(parsed.claims)
@@ -317,8 +389,8 @@ class Gate:
             issuer.verify_signature(parsed, alg, candidates)
             issuer.check_claims(parsed.claims, now)
         except (_NeedsRefresh, AuthError) as exc:
-            if isinstance(exc, AuthError):
-                logger.debug("jwtgate: refused token %s: %r", fingerprint(token), exc)
+            if isinstance(exc, AuthError) and issuer is not None:
+                exc.__dict__[_ISSUER_NOTE] = issuer.name  # for the refusal's report
             raise
         except Exception as exc:
             # Whatever a hostile token makes a dependency raise, the answer is a 401.
@@ -347,6 +419,10 @@ class Gate:
 
     def __repr__(self) -> str:
         return f"Gate(issuers={self.issuers!r}, sources={[s.spec for s in self.sources]!r})"
+
+
+# Where _verify notes, on a refusal, the name of the issuer the token claimed.
+_ISSUER_NOTE = "jwtgate.issuer"
 
 
 class _CappedView(RequestView):
