@@ -47,6 +47,8 @@ MAX_LEEWAY = 300
 #: 9999-12-31T23:59:59Z: a NumericDate past this is nonsense and breaks ``datetime``.
 MAX_NUMERIC_DATE = 253_402_300_799
 MAX_KID_LENGTH = 256
+#: The refusal of a token for which the issuer has no key (an unknown ``kid``, say).
+NO_KEY = "No key of the issuer matches the token"
 _TIME_CLAIMS = ("exp", "nbf", "iat")
 # Header members that change how a JWS must be processed. jwtgate implements
 # none of these extensions, so a token that needs one is refused.
@@ -286,13 +288,23 @@ class Issuer:
         self, parsed: JWS, alg: str, candidates: Sequence[VerificationKey]
     ) -> None:
         """Check the signature against ``candidates``, the issuer's keys for the token."""
+        self.check_signature(parsed.signing_input, parsed.signature, alg, candidates)
+
+    def check_signature(
+        self,
+        signing_input: bytes,
+        signature: bytes,
+        alg: str,
+        candidates: Sequence[VerificationKey],
+    ) -> None:
+        """``verify_signature`` on the token's parts (the gate has them, not a ``JWS``)."""
         if not candidates:
-            raise InvalidSignature("No key of the issuer matches the token")
-        algorithm = verifier(alg)
+            raise InvalidSignature(NO_KEY)
+        verify = verifier(alg).verify
         # A token without a kid is tried against each compatible key: bounded, so a
         # forged token costs at most max_keys_tried signature checks.
         for candidate in candidates[: self.max_keys_tried]:
-            if algorithm.verify(parsed.signing_input, candidate.key, parsed.signature):
+            if verify(signing_input, candidate.key, signature):
                 return
         raise InvalidSignature()
 
