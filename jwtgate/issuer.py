@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .algorithms import SUPPORTED, family_of, verifier
-from .claim_rules import ClaimRule, check_claim_rules, claim_rules
+from .claim_rules import VARIABLE, ClaimRule, check_claim_rules, claim_rules
 from .errors import (
     ConfigurationError,
     ExpiredToken,
@@ -32,7 +32,7 @@ from .keys import (
 )
 from .logs import logger
 from .sources import Source, parse_source
-from .user import RolesClaim, User, roles_from_claims
+from .user import FrozenDict, RolesClaim, User, roles_reader, verified_user
 
 if TYPE_CHECKING:
     from .remote import RemoteOptions
@@ -130,6 +130,7 @@ class Issuer:
         self.algorithms = _check_algorithms(algorithms, mixed_keys=mixed)
         self.audience = _check_audience(audience)
         self.roles_claim = _check_roles_claim(roles_claim)
+        self._roles_of = roles_reader(self.roles_claim)
         if isinstance(leeway, bool) or not isinstance(leeway, int | float):
             raise ConfigurationError("leeway: must be a number of seconds")
         if not 0 <= leeway <= MAX_LEEWAY:
@@ -313,50 +314,43 @@ class Issuer:
         for claim in self.required_claims:
             if claim not in claims:
                 raise InvalidClaims(f"The token lacks the {claim} claim")
-        for claim in _TIME_CLAIMS:
-            value = claims.get(claim)
-            if value is None and claim not in claims:
-                continue
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                # Also refuses NaN and infinities, and never converts a huge int to float.
-                or not 0 <= value <= MAX_NUMERIC_DATE
-            ):
-                raise InvalidClaims(f"The token's {claim} claim is not a valid date")
+        get = claims.get
+        exp, nbf, iat = get("exp"), get("nbf"), get("iat")
+        # Every cache miss runs this: plain numbers in range pass at once, anything else
+        # (null, a bool, a string, out of range) goes through the check that names it.
+        if not (
+            (exp.__class__ in _NUMBER and 0 <= exp <= MAX_NUMERIC_DATE or exp is None)
+            and (nbf is None or nbf.__class__ in _NUMBER and 0 <= nbf <= MAX_NUMERIC_DATE)
+            and (iat is None or iat.__class__ in _NUMBER and 0 <= iat <= MAX_NUMERIC_DATE)
+        ) or (
+            (exp is None and "exp" in claims)
+            or (nbf is None and "nbf" in claims)
+            or (iat is None and "iat" in claims)
+        ):
+            _check_dates(claims, _TIME_CLAIMS)
         leeway = self.leeway
-        exp = claims.get("exp")
         if exp is not None and exp <= now - leeway:
             raise ExpiredToken()
-        nbf = claims.get("nbf")
         if nbf is not None and nbf > now + leeway:
             raise ImmatureToken()
-        iat = claims.get("iat")
         if iat is not None and iat > now + leeway:
             raise ImmatureToken("The token was issued in the future")
         for claim in self.past_claims:
-            value = claims.get(claim)
-            if value is None and claim not in claims:
-                continue
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not 0 <= value <= MAX_NUMERIC_DATE
-            ):
-                raise InvalidClaims(f"The token's {claim} claim is not a valid date")
-            if value > now + leeway:
+            _check_dates(claims, (claim,))
+            value = get(claim)
+            if value is not None and value > now + leeway:
                 raise InvalidClaims(f"The token's {claim} claim is in the future")
         if self.issuer is not None:
-            iss = claims.get("iss")
+            iss = get("iss")
             if not isinstance(iss, str) or iss not in self.accepted_issuers:
                 raise InvalidClaims("The token's issuer does not match")
         if self.audience is not None:
-            self._check_audience(claims.get("aud"))
-        sub = claims.get("sub")
+            self._check_audience(get("aud"))
+        sub = get("sub")
         if sub is not None and not isinstance(sub, str):
             raise InvalidClaims("The token's sub claim is not a string")
         if self.authorized_parties is not None:
-            azp = claims.get("azp")
+            azp = get("azp")
             if not isinstance(azp, str) or azp not in self.authorized_parties:
                 raise InvalidClaims("The token's authorized party (azp) is not accepted")
         if self.expected_claims:
@@ -387,14 +381,21 @@ class Issuer:
                     self.name,
                     type(exc).__name__,
                 )
-                raise InvalidClaims("The token's claims could not be read") from None
-        sub = claims.get("sub")
+                refusal = InvalidClaims("The token's claims could not be read")
+                refusal.__dict__[VARIABLE] = True  # the application's code: never remembered
+                raise refusal from None
         iss = claims.get("iss")
+        issuer = iss if isinstance(iss, str) else self.issuer
+        if type(claims) is FrozenDict:  # as parsed (a hook may return any mapping)
+            roles = self._roles_of(claims)
+            return verified_user(
+                claims.get("sub"), claims, roles, issuer, token, source, claims.get("exp")
+            )
         return User(
-            subject=sub,
+            subject=claims.get("sub"),
             claims=claims,
-            roles=roles_from_claims(claims, self.roles_claim),
-            issuer=iss if isinstance(iss, str) else self.issuer,
+            roles=self._roles_of(claims),
+            issuer=issuer,
             token=token,
             source=source,
             expires_at=claims.get("exp"),
@@ -404,6 +405,24 @@ class Issuer:
         return (
             f"Issuer({self.issuer!r}, algorithms={sorted(self.algorithms)!r}, name={self.name!r})"
         )
+
+
+_NUMBER = (int, float)
+
+
+def _check_dates(claims: Mapping[str, Any], names: Iterable[str]) -> None:
+    """Refuse a present date claim that is not a NumericDate this library can compare."""
+    for claim in names:
+        value = claims.get(claim)
+        if value is None and claim not in claims:
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            # Also refuses NaN and infinities, and never converts a huge int to float.
+            or not 0 <= value <= MAX_NUMERIC_DATE
+        ):
+            raise InvalidClaims(f"The token's {claim} claim is not a valid date")
 
 
 def _check_algorithms(algorithms: Sequence[str], *, mixed_keys: bool = False) -> frozenset[str]:

@@ -153,7 +153,8 @@ def _json_object(raw: bytes, what: str, max_depth: int) -> FrozenDict:
         raise InvalidToken(f"The token's {what} is not valid JSON") from None
     if value.__class__ is not FrozenDict:
         raise InvalidToken(f"The token's {what} is not a JSON object")
-    if "\\u" in text and _SURROGATE_ESCAPE.search(text) and not _encodable(value):
+    # ("\\" first: a one-character search is several times quicker than a two-character one.)
+    if "\\" in text and _SURROGATE_ESCAPE.search(text) and not _encodable(value):
         # JSON escapes can spell lone surrogates, which are not Unicode text (RFC 8725 §3.7).
         raise InvalidToken(f"The token's {what} is not valid UTF-8 text")
     # Counting brackets is cheap and bounds the depth; walk only when it might be exceeded.

@@ -36,7 +36,7 @@ What is remembered, and for how long, error class by error class:
   ``InvalidRequest`` and ``CrossSiteRequest`` (about the request, not the
   token), a refusal by a ``claims_hook`` or an ``expected_claims`` predicate
   (application code, which may depend on anything: such refusals are marked
-  ``VARIABLE``), and any error jwtgate did not foresee.
+  ``claim_rules.VARIABLE``), and any error jwtgate did not foresee.
 
 Written here rather than with ``cachetools``: its ``TTLCache`` looked up behind
 a lock measured 0.87 µs for a token it does not hold, and every cache miss
@@ -51,6 +51,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
+from .claim_rules import VARIABLE
 from .errors import (
     AuthError,
     ExpiredToken,
@@ -66,7 +67,7 @@ if TYPE_CHECKING:
     from .issuer import Issuer
     from .keys import KeySource, VerificationKey
 
-__all__ = ["REFUSALS_BYTES", "REFUSALS_SIZE", "REFUSAL_TTL", "VARIABLE", "Refusals"]
+__all__ = ["ISSUER_NOTE", "REFUSALS_BYTES", "REFUSALS_SIZE", "REFUSAL_TTL", "Refusals"]
 
 #: How long a refusal is remembered at most (seconds), within the gate's ``cache_ttl``.
 REFUSAL_TTL: Final = 60.0
@@ -74,8 +75,6 @@ REFUSAL_TTL: Final = 60.0
 REFUSALS_SIZE: Final = 1024
 #: The bytes the remembered refusals may hold at most (within the gate's ``cache_bytes``).
 REFUSALS_BYTES: Final = 4 * 1024 * 1024
-#: The ``__dict__`` key that marks a refusal application code made: never remembered.
-VARIABLE: Final = "jwtgate.variable"
 #: An entry's own cost beyond its token: the dict slot, the entry tuple, its numbers.
 _ENTRY_OVERHEAD: Final = 300
 
