@@ -363,7 +363,7 @@ class Gate:
         if user is None:
             if type(source).check not in _PLAIN_CHECKS:
                 source.check(token)  # a source's own check (jwtgate's are done while parsing)
-            refusal = self._refusals.recall(token, now, self._cache.generation)
+            refusal = self._refusals.recall(token, now, self._cache.generation, source.spec)
             if refusal is not None:
                 raise refusal
             return self._verify(token, source, now, refreshed=refreshed), True
@@ -400,6 +400,7 @@ class Gate:
         depth = self.max_json_depth
         issuer = self._sole_issuer
         noted: Issuer | None = None  # the issuer a refusal is reported under
+        parsed = False
         claims: Mapping[str, Any] | None = None
         kid: str | None = None
         alg = ""
@@ -412,6 +413,7 @@ class Gate:
                 # only to name a refusal: a malformed Authorization header is a 400.
                 source.check(token)
                 raise
+            parsed = True
             if issuer is not None:
                 # One issuer: its header rules and keys apply before the claims are read, so
                 # a token that none of its keys can verify is refused without reading them.
@@ -424,7 +426,7 @@ class Gate:
                     and (refreshed or not issuer.keys.needs_refresh(kid))
                 ):
                     raise InvalidSignature(NO_KEY)
-            noted = None
+                noted = None
             claims = parse_claims(payload, max_depth=depth)
             issuer = noted = self._issuer_for(claims)
             if candidates is None:
@@ -440,20 +442,14 @@ class Gate:
         except AuthError as exc:
             if noted is not None:
                 exc.__dict__[ISSUER_NOTE] = noted.name  # for the refusal's report
-            if self._refusals.maxsize > 0 and (claims is not None or _jws_text(token)):
-                # (A token of other characters is refused by another source as a 400.)
-                tried = None
-                if isinstance(exc, InvalidSignature) and candidates is not None and issuer:
-                    tried = (issuer.keys, kid, alg, tuple(candidates))
-                self._refusals.remember(
-                    token,
-                    exc,
-                    now=now,
-                    generation=generation,
-                    issuer=issuer if noted is not None else None,
-                    claims=claims,
-                    keys=tried,
-                )
+            if self._refusals.maxsize > 0:
+                keys = None
+                if isinstance(exc, InvalidSignature) and candidates is not None and noted:
+                    keys = (noted.keys, kid, alg, tuple(candidates))
+                # A token that did not parse was judged with its source's check: the same
+                # text from another source may be refused otherwise (a 400 or a 401).
+                only_for = None if parsed else source.spec
+                self._refusals.remember(token, exc, now, generation, noted, claims, keys, only_for)
             raise
         except Exception as exc:
             # Whatever a hostile token makes a dependency raise, the answer is a 401.
@@ -492,18 +488,6 @@ class Gate:
 _ISSUER_NOTE = ISSUER_NOTE
 # The built-in token checks, which the parser's own checks imply (see _verify).
 _PLAIN_CHECKS = (Source.check, BearerSource.check)
-
-
-_ANY_SOURCE = BearerSource()
-
-
-def _jws_text(token: str) -> bool:
-    """True when ``token`` is made of a compact JWS's characters (every source takes it)."""
-    try:
-        Source.check(_ANY_SOURCE, token)
-    except AuthError:
-        return False
-    return True
 
 
 def _keys_before_claims(

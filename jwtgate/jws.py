@@ -143,9 +143,9 @@ def _json_object(raw: bytes, what: str, max_depth: int) -> FrozenDict:
             # The usual case, without json.loads's wrappers: an object and nothing after it.
             value, end = _scan(text, 0)
             if end != len(text):
-                value = json.loads(text, cls=_Strict)  # trailing whitespace, or an error
+                value = _DECODER.decode(text)  # trailing whitespace, or an error
         else:
-            value = json.loads(text, cls=_Strict)
+            value = _DECODER.decode(text)
     except InvalidToken:
         raise
     except (ValueError, RecursionError, StopIteration):
@@ -161,13 +161,6 @@ def _json_object(raw: bytes, what: str, max_depth: int) -> FrozenDict:
     if text.count("{") + text.count("[") > max_depth and _depth(value) > max_depth:
         raise InvalidToken(f"The token's {what} nests too deeply")
     return value
-
-
-class _Strict(json.JSONDecoder):
-    """The decoder's slow path (``json.loads`` takes a class): the same hooks."""
-
-    def __init__(self) -> None:
-        super().__init__(object_pairs_hook=_frozen_object, parse_constant=_no_constants)
 
 
 def _remember_header(segment: str, raw: bytes, header: FrozenDict) -> None:

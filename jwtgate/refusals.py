@@ -57,6 +57,7 @@ from .errors import (
     ExpiredToken,
     ImmatureToken,
     InvalidClaims,
+    InvalidRequest,
     InvalidSignature,
     InvalidToken,
     UntrustedIssuer,
@@ -80,13 +81,21 @@ _ENTRY_OVERHEAD: Final = 300
 
 #: The classes remembered; their subclasses are not (they may carry more than a description).
 _REMEMBERED: Final = frozenset(
-    {InvalidToken, ExpiredToken, ImmatureToken, InvalidSignature, InvalidClaims, UntrustedIssuer}
+    {
+        InvalidToken,
+        ExpiredToken,
+        ImmatureToken,
+        InvalidSignature,
+        InvalidClaims,
+        UntrustedIssuer,
+        InvalidRequest,
+    }
 )
 
-# (class, description, issuer's name, since, until, generation, keys tried or None), where
-# keys tried is (key source, kid, alg, the candidate keys).
+# (class, description, issuer's name, since, until, generation, keys tried or None, the
+# source it holds for or None, bytes), where keys tried is (key source, kid, alg, the keys).
 _Keys = tuple["KeySource", "str | None", str, "tuple[VerificationKey, ...]"]
-_Entry = tuple[type[AuthError], str, str, float, float, int, "_Keys | None", int]
+_Entry = tuple[type[AuthError], str, str, float, float, int, "_Keys | None", "str | None", int]
 
 
 class Refusals:
@@ -103,15 +112,18 @@ class Refusals:
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
 
-    def recall(self, token: str, now: float, generation: int) -> AuthError | None:
-        """A fresh copy of the refusal ``token`` got, if it still holds; else ``None``."""
+    def recall(self, token: str, now: float, generation: int, source: str) -> AuthError | None:
+        """A fresh copy of the refusal ``token`` got from ``source``, if it still holds."""
         entry = self._entries.get(token)
         if entry is None:
             return None
-        kind, description, issuer, since, until, made_in, keys, _size = entry
-        if made_in != generation or not since <= now < until:
-            return None
-        if keys is not None and not _same_keys(keys):
+        kind, description, issuer, since, until, made_in, keys, only_for, _size = entry
+        if (
+            made_in != generation
+            or not since <= now < until
+            or (only_for is not None and only_for != source)
+            or (keys is not None and not _same_keys(keys))
+        ):
             return None
         error = kind(description)
         if issuer:
@@ -122,52 +134,54 @@ class Refusals:
         self,
         token: str,
         error: AuthError,
-        *,
         now: float,
         generation: int,
         issuer: Issuer | None,
         claims: Mapping[str, Any] | None,
         keys: _Keys | None,
+        only_for: str | None,
     ) -> bool:
         """Remember ``error`` for ``token`` if its class may be; False when it was not kept.
 
-        ``claims`` are the token's claims when they were read (their dates
-        bound the span the refusal holds in), ``keys`` the key source, kid,
-        alg and keys a signature was checked with (or none were found).
+        ``generation`` is the cache's when the verification started, ``issuer``
+        the one the refusal is reported under, ``claims`` the token's claims
+        when they were read (their dates bound the span the refusal holds in),
+        ``keys`` the key source, kid, alg and keys a signature was checked with
+        (none for a kid no key has), ``only_for`` the source the refusal holds
+        for, when it depends on it (``None``: any).
         """
         kind = type(error)
         if (
-            self.maxsize <= 0
-            or kind not in _REMEMBERED
-            or error.__dict__.get(VARIABLE)
-            or (kind is InvalidSignature and keys is None)
+            kind not in _REMEMBERED
+            or VARIABLE in error.__dict__
+            or (kind is InvalidSignature) != (keys is not None)
         ):
             return False
-        if kind is not InvalidSignature:
-            keys = None
         since, until = -math.inf, now + self.ttl
         if claims is not None:
             since, until = _span(claims, issuer, now, until)
         size = _ENTRY_OVERHEAD + sys.getsizeof(token)
-        if size > self.max_bytes:
+        if size > self.max_bytes or self.maxsize <= 0:
             return False
+        note = error.__dict__.get(ISSUER_NOTE)
         entry: _Entry = (
             kind,
             error.description or kind.default_description,
-            str(error.__dict__.get(ISSUER_NOTE, "")),
+            note if isinstance(note, str) else "",
             since,
             until,
             generation,
             keys,
+            only_for,
             size,
         )
         with self._lock:
             entries = self._entries
             old = entries.pop(token, None)
             if old is not None:
-                self.bytes -= old[7]
+                self.bytes -= old[8]
             while entries and (len(entries) >= self.maxsize or self.bytes + size > self.max_bytes):
-                self.bytes -= entries.pop(next(iter(entries)))[7]
+                self.bytes -= entries.pop(next(iter(entries)))[8]
             entries[token] = entry
             self.bytes += size
         return True
