@@ -23,7 +23,7 @@ from .errors import (
     UntrustedIssuer,
 )
 from .issuer import NO_KEY, Issuer
-from .jws import DEFAULT_MAX_DEPTH, parse_claims, parse_parts
+from .jws import DEFAULT_MAX_DEPTH, json_marks, parse_claims, parse_parts
 from .keys import KeySource, VerificationKey
 from .logs import fingerprint, logger
 from .refusals import ISSUER_NOTE, REFUSAL_TTL, REFUSALS_BYTES, REFUSALS_SIZE, Refusals
@@ -427,7 +427,8 @@ class Gate:
                 ):
                     raise InvalidSignature(NO_KEY)
                 noted = None
-            claims = parse_claims(payload, max_depth=depth)
+            marks = json_marks(payload)  # counted for the depth limit, then the size estimate
+            claims = parse_claims(payload, max_depth=depth, marks=marks)
             issuer = noted = self._issuer_for(claims)
             if candidates is None:
                 alg, kid = issuer.check_header(header)
@@ -464,7 +465,7 @@ class Gate:
                 token,
                 user,
                 deadline,
-                entry_size(user, payload if user.claims is claims else None),
+                entry_size(user, payload if user.claims is claims else None, marks),
                 generation,
             )
         return user

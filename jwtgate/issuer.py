@@ -130,6 +130,7 @@ class Issuer:
         self.algorithms = _check_algorithms(algorithms, mixed_keys=mixed)
         self.audience = _check_audience(audience)
         self.roles_claim = _check_roles_claim(roles_claim)
+        self._headers: dict[int, tuple[Mapping[str, Any], tuple[str, str | None]]] = {}
         self._roles_of = roles_reader(self.roles_claim)
         if isinstance(leeway, bool) or not isinstance(leeway, int | float):
             raise ConfigurationError("leeway: must be a number of seconds")
@@ -139,6 +140,8 @@ class Issuer:
         if isinstance(required_claims, str):
             raise ConfigurationError("required_claims: must be a list of claim names")
         self.required_claims = tuple(required_claims)
+        # The strings a token's iss and aud share (see make_user).
+        self._names = {name: name for name in (*self.accepted_issuers, *(self.audience or ()))}
         if not all(isinstance(c, str) and c for c in self.required_claims):
             raise ConfigurationError("required_claims: must be a list of claim names")
         if token_type is not None and (not isinstance(token_type, str) or not token_type):
@@ -262,6 +265,19 @@ class Issuer:
 
     def check_header(self, header: Mapping[str, Any]) -> tuple[str, str | None]:
         """The token's ``alg`` and ``kid``, once the header is known to be acceptable."""
+        # The parser hands out one FrozenDict per header text (jwtgate.jws), so the answer
+        # for it is kept: held with the header itself, whose id can't then be reused.
+        known = self._headers.get(id(header))
+        if known is not None and known[0] is header:
+            return known[1]
+        found = self._check_header(header)
+        if type(header) is FrozenDict:
+            if len(self._headers) >= _HEADERS_KEPT:
+                self._headers.clear()
+            self._headers[id(header)] = (header, found)
+        return found
+
+    def _check_header(self, header: Mapping[str, Any]) -> tuple[str, str | None]:
         for member, message in _UNSUPPORTED_HEADER.items():
             if member in header:
                 raise InvalidToken(message)
@@ -380,9 +396,16 @@ class Issuer:
                 refusal = InvalidClaims("The token's claims could not be read")
                 refusal.__dict__[VARIABLE] = True  # the application's code: never remembered
                 raise refusal from None
+        if type(claims) is FrozenDict:  # as parsed (a hook may return any mapping)
+            # Every user's claims hold the issuer's own iss and aud strings, not copies.
+            for name in _SHARED_CLAIMS:
+                value = claims.get(name)
+                shared = self._names.get(value) if value.__class__ is str else None
+                if shared is not None:
+                    dict.__setitem__(claims, name, shared)
         iss = claims.get("iss")
         issuer = iss if isinstance(iss, str) else self.issuer
-        if type(claims) is FrozenDict:  # as parsed (a hook may return any mapping)
+        if type(claims) is FrozenDict:
             roles = self._roles_of(claims)
             return verified_user(
                 claims.get("sub"), claims, roles, issuer, token, source, claims.get("exp")
@@ -404,6 +427,9 @@ class Issuer:
 
 
 _NUMBER = (int, float)
+_SHARED_CLAIMS = ("iss", "aud")
+#: How many headers' answers an issuer keeps (see check_header).
+_HEADERS_KEPT = 64
 
 
 def _in_range(value: Any) -> bool:

@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_MAX_DEPTH",
     "JWS",
     "ParsedToken",
+    "json_marks",
     "parse",
     "parse_claims",
     "parse_jws",
@@ -45,6 +46,8 @@ _CANONICAL_LAST = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
 # base64url's two own characters as standard base64 spells them, for binascii.
 _TO_STANDARD: Final = bytes.maketrans(b"-_", b"+/")
 _PADDING: Final = (b"", b"", b"==", b"=")
+# Every byte but JSON's structural ones, for bytes.translate to delete (json_marks).
+_NOT_MARKS: Final = bytes(c for c in range(256) if c not in b'{[:,"')
 #: Headers seen before, by their base64url text: parsed and checked once each.
 _HEADERS: dict[str, FrozenDict] = {}
 _HEADERS_SIZE: Final = 256
@@ -91,13 +94,31 @@ def _segment(standard: bytes, last: str) -> bytes:
 
 
 def _frozen_object(pairs: list[tuple[str, Any]]) -> FrozenDict:
-    obj = FrozenDict(pairs)
+    # Keys shared: every user's claims hold one "email", one "app_metadata" … (some 55
+    # bytes each) where the parser makes a new string for every key of every token.
+    obj = FrozenDict(
+        [(_known(k) or _key(k), _frozen_array(v) if v.__class__ is list else v) for k, v in pairs]
+    )
     if len(obj) != len(pairs):
         raise InvalidToken("The token has duplicate JSON members")
-    for key, value in pairs:
-        if value.__class__ is list:
-            dict.__setitem__(obj, key, _frozen_array(value))
     return obj
+
+
+# The keys seen, each kept once. Not sys.intern: on CPython 3.12.0 to 3.12.5 interned
+# strings are immortal, and these come from tokens not verified yet. Bounded instead.
+_KEYS: dict[str, str] = {}
+_KEYS_SIZE: Final = 4096
+_KEY_LENGTH: Final = 64
+_known = _KEYS.get
+
+
+def _key(key: str) -> str:
+    """``key``, kept for the next tokens when it is short (and the memo not full)."""
+    if len(key) <= _KEY_LENGTH:
+        if len(_KEYS) >= _KEYS_SIZE:
+            _KEYS.clear()
+        _KEYS[key] = key
+    return key
 
 
 def _frozen_array(items: list[Any]) -> tuple[Any, ...]:
@@ -136,7 +157,16 @@ def _encodable(value: Any) -> bool:
     return True
 
 
-def _json_object(raw: bytes, what: str, max_depth: int) -> FrozenDict:
+def json_marks(raw: bytes) -> bytes:
+    """The JSON text's ``{``, ``[``, ``:``, ``,`` and ``"`` alone, in order: a quarter of it.
+
+    The depth limit and the size estimate (``jwtgate.sizes``) count these;
+    five counts of the marks cost less than two of the whole text.
+    """
+    return raw.translate(None, _NOT_MARKS)
+
+
+def _json_object(raw: bytes, what: str, max_depth: int, marks: bytes | None = None) -> FrozenDict:
     try:
         text = raw.decode("utf-8")
         if text[:1] == "{":
@@ -158,7 +188,11 @@ def _json_object(raw: bytes, what: str, max_depth: int) -> FrozenDict:
         # JSON escapes can spell lone surrogates, which are not Unicode text (RFC 8725 §3.7).
         raise InvalidToken(f"The token's {what} is not valid UTF-8 text")
     # Counting brackets is cheap and bounds the depth; walk only when it might be exceeded.
-    if text.count("{") + text.count("[") > max_depth and _depth(value) > max_depth:
+    if marks is None:
+        brackets = text.count("{") + text.count("[")
+    else:
+        brackets = marks.count(b"{") + marks.count(b"[")
+    if brackets > max_depth and _depth(value) > max_depth:
         raise InvalidToken(f"The token's {what} nests too deeply")
     return value
 
@@ -237,9 +271,14 @@ def parse_jws(token: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> JWS:
     return JWS(*parse_parts(token, max_depth))
 
 
-def parse_claims(payload: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> FrozenDict:
-    """A JWS payload parsed as a JWT claims set: a JSON object, strictly."""
-    return _json_object(payload, "payload", max_depth)
+def parse_claims(
+    payload: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH, marks: bytes | None = None
+) -> FrozenDict:
+    """A JWS payload parsed as a JWT claims set: a JSON object, strictly.
+
+    ``marks`` are the payload's ``json_marks``, when the caller has them.
+    """
+    return _json_object(payload, "payload", max_depth, marks)
 
 
 def parse(token: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> ParsedToken:

@@ -25,6 +25,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any, Final
 
+from .jws import json_marks
+
 if TYPE_CHECKING:
     from .user import User
 
@@ -44,15 +46,17 @@ _STR_ASCII, _STR_WIDE, _PER_CHAR_WIDE = 49, 76, 4
 _NUMBER = 32
 
 _getsizeof = sys.getsizeof
-# Every byte but the five the bound counts, for bytes.translate to delete.
-_NOT_MARKS: Final = bytes(c for c in range(256) if c not in b'{[:,"')
 # Objects every entry shares with the interpreter: counting them would overstate.
 _SHARED: Final = frozenset({id(None), id(True), id(False)})
 
 
-def claims_bound(payload: bytes) -> int:
-    """An upper bound on the bytes of the claims parsed from the JSON ``payload``."""
-    marks = payload.translate(None, _NOT_MARKS)  # a quarter of the text: quicker to count in
+def claims_bound(payload: bytes, marks: bytes | None = None) -> int:
+    """An upper bound on the bytes of the claims parsed from the JSON ``payload``.
+
+    ``marks`` are its ``jwtgate.jws.json_marks``, when the caller has them.
+    """
+    if marks is None:
+        marks = json_marks(payload)
     objects = marks.count(b"{")
     arrays = marks.count(b"[")
     colons = marks.count(b":")  # at least one per key
@@ -95,13 +99,14 @@ def object_size(value: Any) -> int:
     return total
 
 
-def entry_size(user: User, payload: bytes | None) -> int:
+def entry_size(user: User, payload: bytes | None, marks: bytes | None = None) -> int:
     """The bytes a cache entry for ``user`` is counted for.
 
     ``payload`` is the token's JSON claims text when ``user.claims`` were
-    parsed from it unchanged, ``None`` when a hook rebuilt them.
+    parsed from it unchanged, ``None`` when a hook rebuilt them; ``marks``
+    its ``json_marks``, when the caller has them.
     """
-    claims = claims_bound(payload) if payload is not None else object_size(user.claims)
+    claims = claims_bound(payload, marks) if payload is not None else object_size(user.claims)
     roles = user.roles
     return (
         ENTRY_OVERHEAD
