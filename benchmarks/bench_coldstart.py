@@ -17,8 +17,9 @@ with the next token of the round's list, until every token was sent once
 (gunicorn: a new connection per request, as in ``bench_http.py``); wrk cannot
 stop after a given number of requests. Every response must be 2xx. The
 server's CPU time (all its processes, from ``/proc``) over the run, per
-request, is the steady measure; req/s is noisy on a shared machine. Rounds are interleaved across the apps of a server, and
-the table gives medians and same-round ratios.
+request, is the steady measure; req/s is noisy on a shared machine. Rounds
+are interleaved across the apps of a server, and the table gives medians and
+same-round ratios.
 """
 
 from __future__ import annotations
