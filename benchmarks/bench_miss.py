@@ -235,6 +235,65 @@ def bench_refusals(rounds: int, count: int) -> None:
     print(f"{'(a cache hit)':<46}{'':>26}{statistics.median(again['hit µs']) * 1e6:>8.2f}")
 
 
+def miss_steps(algorithm: str) -> dict[str, Callable[[], object]]:
+    """Each step of a miss (``Gate._verify``) as a call of its own, on one token."""
+    from jwtgate.jws import json_marks, parse_claims, parse_parts
+    from jwtgate.sizes import entry_size
+    from jwtgate.sources import MappingView
+
+    tokens = TokenFactory(algorithm, clock=lambda: NOW)
+    token = minted(tokens, 1, "piece")[0]
+    gate = Gate(issuers=[tokens.issuer_config()], clock=lambda: NOW, cache_size=0)
+    issuer = gate.issuers[0]
+    headers = {"Authorization": f"Bearer {token}"}
+    header, payload, signing_input, signature = parse_parts(token, 32)
+    claims = parse_claims(payload)
+    alg, kid = issuer.check_header(header)
+    keys = issuer.keys.keys_for(kid, alg)
+    user = issuer.make_user(claims, token, "bearer")
+    key = tokens.secret if algorithm == "HS256" else tokens.public_key
+    return {
+        "find the token (a MappingView, the Bearer source)": lambda: gate.find_token(
+            MappingView(headers, None)
+        ),
+        "split and decode the base64url segments (header known)": lambda: parse_parts(token, 32),
+        "parse the claims (strict JSON, frozen)": lambda: parse_claims(
+            payload, marks=json_marks(payload)
+        ),
+        "the header's rules, the issuer's keys for it": lambda: (
+            issuer.check_header(header),
+            issuer.keys.keys_for(kid, alg),
+        ),
+        "the signature": lambda: issuer.check_signature(signing_input, signature, alg, keys),
+        "the claims' checks": lambda: issuer.check_claims(claims, NOW),
+        "the User": lambda: issuer.make_user(claims, token, "bearer"),
+        "the size estimate for the cache": lambda: entry_size(user, payload, json_marks(payload)),
+        "(the floor: the cryptography alone)": signature_floor(algorithm, token, key),
+        "(all of it: authenticate() with the cache off)": lambda: gate.authenticate(
+            headers=headers
+        ),
+    }
+
+
+def bench_pieces(rounds: int) -> None:
+    """Where a miss's time goes: each step alone, on one warm token, per algorithm."""
+    print(
+        "\na miss, step by step (µs of CPU per step, each alone on one token, warm; "
+        f"median of {rounds} rounds)\n"
+    )
+    columns = list(TARGETS)
+    steps: dict[str, dict[str, list[float]]] = {}
+    for algorithm in columns:
+        for name, call in miss_steps(algorithm).items():
+            samples = steps.setdefault(name, {}).setdefault(algorithm, [])
+            for _ in range(rounds):
+                samples.append(cpu_per_call([call] * 200))
+    print(f"{'step':<58}" + "".join(f"{a:>8}" for a in columns))
+    for name, by_alg in steps.items():
+        values = "".join(f"{statistics.median(by_alg[a]) * 1e6:>8.2f}" for a in columns)
+        print(f"{name:<58}{values}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="fewer, smaller rounds")
@@ -244,6 +303,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"jwtgate cache-miss benchmark · Python {sys.version.split()[0]} · PyJWT {jwt.__version__}"
     )
     bench_misses(rounds, count)
+    bench_pieces(rounds)
     bench_refusals(rounds, count)
 
 

@@ -30,12 +30,17 @@ What is remembered, and for how long, error class by error class:
   A token for which no key existed is recalled only while the key source
   needs no fetch for its ``kid``, so that the unknown-``kid`` refetch still
   happens once its cooldown is over.
+- A token that is not a compact JWS at all was judged by its source's check
+  too: in ``Authorization`` it is a malformed header (``InvalidRequest``,
+  400), in a cookie a malformed token (401). Such a refusal is recalled only
+  for the source it came in.
 - Never remembered: ``KeysUnavailable`` (the keys may be back any moment),
   ``RevokedToken`` and ``RevocationUnavailable`` (a revocation can be lifted,
-  a store can come back; they are decided after this memory anyway),
-  ``InvalidRequest`` and ``CrossSiteRequest`` (about the request, not the
-  token), a refusal by a ``claims_hook`` or an ``expected_claims`` predicate
-  (application code, which may depend on anything: such refusals are marked
+  a store can come back; they are decided after this memory anyway), what
+  is about the request rather than the token (two tokens, a header over its
+  cap, ``CrossSiteRequest``: decided before this memory is asked), a refusal
+  by a ``claims_hook`` or an ``expected_claims`` predicate (application
+  code, which may depend on anything: such refusals are marked
   ``claim_rules.VARIABLE``), and any error jwtgate did not foresee.
 
 Written here rather than with ``cachetools``: its ``TTLCache`` looked up behind
