@@ -19,6 +19,7 @@ was withdrawn meanwhile (a rotation's ``clear_cache()``) is not remembered.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple, TypeAlias
@@ -45,6 +46,20 @@ class HitCheck(NamedTuple):
     lookup: Callable[[str], CacheEntry | None]
     clock: Callable[[], float]
     is_revoked: Callable[[User], bool] | None
+
+
+_NUMBERS: dict[int, int] = {}
+_NUMBERS_SIZE = 4096
+
+
+def _shared(number: int) -> int:
+    """The one ``int`` object kept for ``number`` (a few thousand kept)."""
+    kept = _NUMBERS.get(number)
+    if kept is None:
+        if len(_NUMBERS) >= _NUMBERS_SIZE:
+            _NUMBERS.clear()
+        kept = _NUMBERS.setdefault(number, number)
+    return kept
 
 
 class ClaimsCache:
@@ -89,6 +104,11 @@ class ClaimsCache:
         """
         if self.maxsize <= 0 or size > self.max_bytes:
             return False
+        # Entries share their numbers (a float or a large int costs 24 to 32 bytes, an
+        # eighth of a typical entry beside its token): sizes rounded up to 64 bytes and
+        # deadlines down to the second take few values, each kept once.
+        size = _shared(-(-size // 64) * 64)
+        deadline = _shared(math.floor(deadline))
         with self._lock:
             if generation != self.generation:
                 return False

@@ -152,16 +152,28 @@ def test_cache_bytes_zero_caches_nothing(rs256: TokenFactory, clock: FrozenClock
 def test_replacing_and_expiring_entries_keep_the_byte_count_exact() -> None:
     cache = ClaimsCache(10, 10_000)
     user = User(subject="u", claims={}, token="t")
-    assert cache.put("a", user, 100.0, 1000, 0)
-    assert cache.put("a", user, 100.0, 3000, 0)  # the same token again: replaced
-    assert cache.bytes == 3000
-    assert cache.put("b", user, 10.0, 2000, 0)
+    assert cache.put("a", user, 100.0, 1024, 0)
+    assert cache.put("a", user, 100.0, 3072, 0)  # the same token again: replaced
+    assert cache.bytes == 3072
+    assert cache.put("b", user, 10.0, 2048, 0)
     assert cache.get("b", 20.0) is None  # expired: removed
-    assert cache.bytes == 3000
-    assert cache.put("c", user, 100.0, 8000, 0)  # evicts "a" to fit
-    assert (len(cache), cache.bytes) == (1, 8000)
+    assert cache.bytes == 3072
+    assert cache.put("c", user, 100.0, 7936, 0)  # evicts "a" to fit
+    assert (len(cache), cache.bytes) == (1, 7936)
     cache.clear()
     assert cache.bytes == 0
+
+
+def test_entries_share_their_numbers_never_counting_less_nor_living_longer() -> None:
+    cache = ClaimsCache(10, 1_000_000)
+    users = [User(subject=f"u{n}", claims={}, token=f"t{n}") for n in range(2)]
+    for n, user in enumerate(users):
+        assert cache.put(user.token, user, 1_800_000_100.7 + n / 10, 5_000 + n, 0)
+    first, second = (cache.lookup(user.token) for user in users)
+    assert first is not None and second is not None
+    assert first[1] == 1_800_000_100 and first[1] is second[1]  # down to the second
+    assert first[2] == 5_056 and first[2] is second[2]  # up to 64 bytes
+    assert cache.bytes == 2 * 5_056
 
 
 def test_the_memo_keeps_within_the_gates_budget_and_only_users_the_gate_holds(
