@@ -82,7 +82,7 @@ def main() -> None:
         call()  # verified once, remembered
     result = run_interleaved(adapters, repeats, target)
     print(
-        f"\nthe same through each adapter's GateMiddleware around the smallest app, "
+        "\nthe same through each adapter's GateMiddleware around the smallest app, "
         "a cache hit (µs per request)\n"
     )
     for name, seconds in result.items():

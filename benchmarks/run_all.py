@@ -11,9 +11,9 @@ bench_asgi_pieces.py) and bench_django.py (in process, against the peers),
 bench_rules.py (a 100-line path rule table), bench_remote.py (JWKS fetch
 counts), bench_revocation.py (a revocation's way to every process, through a
 real Redis), bench_http.py (real HTTP with wrk), bench_coldstart.py (every
-request a new user, over HTTP) and soak.py. The file starts with the machine, the versions and the command; the
-HTTP table is markdown, the in-process tables are kept as the scripts print
-them. Exits 1 if a script fails or the soak finds a fault.
+request a new user, over HTTP) and soak.py. The file starts with the machine,
+the versions and the command; the HTTP tables are markdown, the in-process
+tables are kept as the scripts print them. Exits 1 if a script fails or the soak finds a fault.
 """
 
 from __future__ import annotations

@@ -170,9 +170,12 @@ def test_entries_share_their_numbers_never_counting_less_nor_living_longer() -> 
     for n, user in enumerate(users):
         assert cache.put(user.token, user, 1_800_000_100.7 + n / 10, 5_000 + n, 0)
     first, second = (cache.lookup(user.token) for user in users)
-    assert first is not None and second is not None
-    assert first[1] == 1_800_000_100 and first[1] is second[1]  # down to the second
-    assert first[2] == 5_056 and first[2] is second[2]  # up to 64 bytes
+    assert first is not None
+    assert second is not None
+    assert first[1] == 1_800_000_100  # down to the second
+    assert first[1] is second[1]
+    assert first[2] == 5_056  # up to 64 bytes
+    assert first[2] is second[2]
     assert cache.bytes == 2 * 5_056
 
 
