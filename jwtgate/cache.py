@@ -50,16 +50,15 @@ class HitCheck(NamedTuple):
 
 _NUMBERS: dict[int, int] = {}
 _NUMBERS_SIZE = 4096
+_kept = _NUMBERS.get
+_floor = math.floor
 
 
-def _shared(number: int) -> int:
-    """The one ``int`` object kept for ``number`` (a few thousand kept)."""
-    kept = _NUMBERS.get(number)
-    if kept is None:
-        if len(_NUMBERS) >= _NUMBERS_SIZE:
-            _NUMBERS.clear()
-        kept = _NUMBERS.setdefault(number, number)
-    return kept
+def _keep(number: int) -> int:
+    """``number``, kept to be shared from now on (a few thousand are kept)."""
+    if len(_NUMBERS) >= _NUMBERS_SIZE:
+        _NUMBERS.clear()
+    return _NUMBERS.setdefault(number, number)
 
 
 class ClaimsCache:
@@ -107,8 +106,10 @@ class ClaimsCache:
         # Entries share their numbers (a float or a large int costs 24 to 32 bytes, an
         # eighth of a typical entry beside its token): sizes rounded up to 64 bytes and
         # deadlines down to the second take few values, each kept once.
-        size = _shared(-(-size // 64) * 64)
-        deadline = _shared(math.floor(deadline))
+        size = -(-size // 64) * 64
+        size = _kept(size) or _keep(size)
+        deadline = _floor(deadline)
+        deadline = _kept(deadline) or _keep(deadline)
         with self._lock:
             if generation != self.generation:
                 return False
