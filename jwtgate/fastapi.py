@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from inspect import Parameter, Signature
 from typing import Any, Final
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.routing import APIRoute
 from fastapi.security.base import SecurityBase
@@ -41,6 +42,7 @@ __all__ = [
     "OptionalUser",
     "RequireRoles",
     "current_user",
+    "dependency_signature",
     "document",
     "install",
     "optional_user",
@@ -151,6 +153,21 @@ def require_roles(*roles: str, any_of: Iterable[str] | None = None) -> RequireRo
     if found is None:
         found = _role_dependencies.setdefault(key, RequireRoles(*key))
     return found
+
+
+def dependency_signature(roles: tuple[str, ...], any_of: tuple[str, ...] | None) -> Signature:
+    """The signature FastAPI reads on ``jwtgate.require_auth`` / ``jwtgate.require_roles(...)``.
+
+    One keyword parameter, ``user``, solved by ``current_user`` (no roles) or by
+    ``require_roles(...)`` with the same roles: FastAPI runs that dependency
+    (the check, its OpenAPI security, its overrides) and hands the decorator
+    object the user, which it gives back (see ``jwtgate.decorators.Requirement``).
+    """
+    dependency = (
+        current_user if not roles and any_of is None else require_roles(*roles, any_of=any_of)
+    )
+    user = Parameter("user", Parameter.KEYWORD_ONLY, default=Depends(dependency), annotation=User)
+    return Signature([user], return_annotation=User)
 
 
 def install(app: FastAPI, gate: Gate, **options: Any) -> None:
