@@ -122,9 +122,8 @@ def test_either_name_overrides_it_in_tests(app):
     fake = User(subject="fake", claims={}, roles=frozenset({"admin", "editor"}))
 
     app.dependency_overrides[require_auth] = lambda: fake
-    app.dependency_overrides[jwtgate.fastapi.require_roles(any_of=["editor", "admin"])] = lambda: (
-        fake
-    )
+    editor = jwtgate.fastapi.require_roles(any_of=["editor", "admin"])
+    app.dependency_overrides[editor] = lambda: fake
     client = TestClient(app)
     assert client.get("/me").json() == {"sub": "fake"}
     assert client.get("/editor").json() == {"editor": "fake"}
