@@ -130,7 +130,10 @@ class ScopeView(RequestView):
         key = _ENCODED_NAMES.get(name)
         if key is None:
             key = _ENCODED_NAMES.setdefault(name, name.encode("latin-1"))
-        return [value.decode("latin-1") for hname, value in self._scope["headers"] if hname == key]
+        values = [value for hname, value in self._scope["headers"] if hname == key]
+        if len(values) > 1:  # one value, joined as a WSGI server joins it (see RequestView)
+            return [b",".join(values).decode("latin-1")]
+        return [values[0].decode("latin-1")] if values else []
 
     def query_string(self) -> str:
         raw: bytes = self._scope.get("query_string", b"")
