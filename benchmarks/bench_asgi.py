@@ -32,6 +32,9 @@ Cases, for HS256, RS256, ES256 and EdDSA tokens (``--alg`` picks some):
   fastapi + Depends(jwtgate.require_auth)  the decorator object as the dependency: FastAPI
                                        solves current_user beneath it, one dependency more
   fastapi + HTTPBearer + PyJWT         the FastAPI tutorial way, verifying per request
+  the indented "+ ..." rows (first algorithm only) add an observer or a revocation store
+                                       to the "(alone)" hit's gate (``_observers.py``):
+                                       their delta is against that hit, their own cost
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from typing import Annotated, Any
 import fastapi
 import jwt
 import starlette
+from _observers import observed_gates  # benchmarks/ is on sys.path when a script here runs
 from fastapi import Depends, FastAPI
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.applications import Starlette
@@ -292,7 +296,7 @@ class FixedUserBackend(AuthenticationBackend):
         return AuthCredentials(["authenticated"]), SimpleUser("user-1")
 
 
-def cases_for(algorithm: str) -> tuple[dict[str, App], dict[str, Any]]:
+def cases_for(algorithm: str, observed: bool = False) -> tuple[dict[str, App], dict[str, Any]]:
     tokens = TokenFactory(algorithm)
     token = tokens.token(sub="user-1", roles=["admin", "editor"], email="a@example.com")
     key = tokens.secret if algorithm.startswith("HS") else tokens.public_key
@@ -304,6 +308,10 @@ def cases_for(algorithm: str) -> tuple[dict[str, App], dict[str, Any]]:
         PLAIN: plain_app,
         "(alone) + a do-nothing middleware": PassThrough(plain_app),
         "(alone) + jwtgate, hit": GateMiddleware(plain_app, hit_gate),
+        **{
+            OBSERVED_ROW + label: GateMiddleware(plain_app, gate)
+            for label, gate in (observed_gates(tokens) if observed else {}).items()
+        },
         "starlette bare": starlette_app(),
         "(ref) starlette + a do-nothing middleware": starlette_app([Middleware(PassThrough)]),
         "(ref) starlette + AuthenticationMiddleware, no JWT": starlette_app(
@@ -330,6 +338,10 @@ def cases_for(algorithm: str) -> tuple[dict[str, App], dict[str, Any]]:
     return apps, make_scope(token)
 
 
+#: Rows adding an observer or a revocation store to the "(alone)" hit (see ``_observers.py``):
+#: their delta is against that hit, so it is what the observer or store costs it.
+OBSERVED_ROW = "  "
+
 #: Cases whose requests share header objects (see ``fresh_scopes``).
 REUSED = "(reused headers) "
 
@@ -353,8 +365,8 @@ BASE = {
 }
 
 
-async def measure(algorithm: str, repeats: int, target_s: float) -> None:
-    apps, scope = cases_for(algorithm)
+async def measure(algorithm: str, repeats: int, target_s: float, observed: bool) -> None:
+    apps, scope = cases_for(algorithm, observed)
     counts: dict[str, int] = {}
     for name, app in apps.items():
         fresh = not name.startswith(REUSED)
@@ -370,7 +382,7 @@ async def measure(algorithm: str, repeats: int, target_s: float) -> None:
     for name, samples in times.items():
         med = statistics.median(samples)
         spread = f"{min(samples) / med - 1:+.0%}/{max(samples) / med - 1:+.0%}"
-        base = BASE.get(name)
+        base = "(alone) + jwtgate, hit" if name.startswith(OBSERVED_ROW) else BASE.get(name)
         if base is None:
             print(f"{name:46s} {med:9.2f} {'':>13s} {'1.00':>7s} {spread:>13s}")
             continue
@@ -393,8 +405,8 @@ def main() -> None:
         f"starlette {starlette.__version__}, fastapi {fastapi.__version__}, PyJWT {jwt.__version__}"
     )
     print(f"median of {repeats} interleaved repetitions of ~{target} s each")
-    for algorithm in args.alg or ["HS256", "RS256", "ES256", "EdDSA"]:
-        asyncio.run(measure(algorithm, repeats, target))
+    for index, algorithm in enumerate(args.alg or ["HS256", "RS256", "ES256", "EdDSA"]):
+        asyncio.run(measure(algorithm, repeats, target, observed=index == 0))
 
 
 if __name__ == "__main__":

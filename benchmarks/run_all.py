@@ -5,8 +5,9 @@
 Each script runs in its own process, one after the other (they must not compete
 for the 2 cores): bench_core.py (cache hit/miss against ``jwt.decode``, memory per
 cached token), bench_wsgi.py, bench_asgi.py and bench_django.py (in process,
-against the peers),
-bench_remote.py (JWKS fetch counts), bench_http.py (real HTTP with wrk) and
+against the peers), bench_rules.py (a 100-line path rule table),
+bench_remote.py (JWKS fetch counts), bench_revocation.py (a revocation's way to
+every process, through a real Redis), bench_http.py (real HTTP with wrk) and
 soak.py. The file starts with the machine, the versions and the command; the
 HTTP table is markdown, the in-process tables are kept as the scripts print
 them. Exits 1 if a script fails or the soak finds a fault.
@@ -105,7 +106,14 @@ def main(argv: list[str] | None = None) -> int:
             "bench_django.py",
             ["--reps", "3", "--seconds", "0.03"] if args.quick else ["--reps", "9"],
         ),
+        (
+            "Path rules: a 100-line table in both adapters",
+            "bench_rules.py",
+            ["--reps", "3", "--seconds", "0.03"] if args.quick else ["--reps", "9"],
+        ),
         ("Remote keys: fetch counts and requests during a refresh", "bench_remote.py", []),
+        ("Revocation: from one process to every other, through Redis", "bench_revocation.py",
+         ["--rounds", "30"] if args.quick else []),
         ("Over real HTTP (RS256)", "bench_http.py", quick),
         ("Soak: mixed traffic while keys rotate and the JWKS server is down", "soak.py",
          ["--seconds", str(soak)]),

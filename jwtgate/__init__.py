@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         InvalidToken,
         KeysUnavailable,
         MissingToken,
+        RevocationUnavailable,
         RevokedToken,
         UntrustedIssuer,
     )
@@ -56,6 +57,7 @@ _LOCATIONS = {
         "InvalidToken",
         "KeysUnavailable",
         "MissingToken",
+        "RevocationUnavailable",
         "RevokedToken",
         "UntrustedIssuer",
     ),
@@ -87,6 +89,7 @@ __all__ = [
     "KeysUnavailable",
     "MissingToken",
     "QuerySource",
+    "RevocationUnavailable",
     "RevokedToken",
     "Source",
     "UntrustedIssuer",

@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from .context import ANONYMOUS_AUTH, PREFLIGHT_AUTH, RequestAuth, _current
 from .csrf import CSRFPolicy, applies_to
-from .errors import AuthError, ConfigurationError, ExpiredToken
+from .errors import AuthError, ConfigurationError, CrossSiteRequest, ExpiredToken
 from .gate import Gate
 from .logs import logger
 from .memo import MEMO_SIZE, TAIL, UNKEYABLE, CredentialMemo, credential_places
 from .recheck import Recheck
 from .routes import check_routes
+from .rules import Rule, RuleTable, rule_table
 from .sources import RequestView
 from .user import User
 
@@ -182,6 +183,9 @@ class GateMiddleware:
     middleware refuses to serve an app whose routes registered a function
     that a jwtgate decorator wrapped, the decorator having been written above
     the route decorator (see ``jwtgate.routes``).
+
+    ``rules`` (``jwtgate.rules``) gate paths by role, as Netlify's
+    ``_redirects`` do.
     """
 
     def __init__(
@@ -192,6 +196,7 @@ class GateMiddleware:
         reject_invalid: bool = False,
         websocket_close_code: int = WS_POLICY_VIOLATION,
         close_expired_websockets: bool = False,
+        rules: Iterable[Rule] | RuleTable | None = None,
     ) -> None:
         if not isinstance(gate, Gate):
             raise ConfigurationError("gate: must be a jwtgate.Gate")
@@ -210,15 +215,26 @@ class GateMiddleware:
         self.websocket_close_code = websocket_close_code
         self.close_expired_websockets = close_expired_websockets
         self._routes_checked = False
+        # Path rules run inside, once the connection is authenticated: without them
+        # the per-request path is exactly what it is without this feature.
+        self.rules = None if rules is None else rule_table(rules)
+        if self.rules is not None:
+            from .rules_asgi import RulesApp
+
+            self.app = RulesApp(app, self.rules)
         self._memo: CredentialMemo[_Entry] = CredentialMemo(MEMO_SIZE)
         self._entries = self._memo.entries
         # Gate.still_valid, inlined below (its method call cost 0.15 µs of a cache hit):
         # the gate's cache holds this very user, unexpired, and it is not revoked.
         self._cached = gate._cache._entries.get
         self._clock = gate._clock
-        self._is_revoked = gate._is_revoked
+        self._is_revoked = gate._is_revoked_on_loop  # never blocks the event loop
         self._wanted, self._key = _key_plan(gate)
         self._csrf = gate.cookie_csrf
+        # With an observer: cache hits counted inline, each request's user handed over.
+        self._reporter = gate._reporter
+        self._hits = None if self._reporter is None else self._reporter.tally
+        self._on_user = None if self._reporter is None else self._reporter.on_user
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -267,6 +283,8 @@ class GateMiddleware:
                     )
                 ):
                     entry = None
+                elif entry is not None and self._hits is not None and entry[3] is not None:
+                    next(self._hits[entry[3].issuer])
         if entry is None:
             entry = await self._authenticate(scope, raw)
         auth = entry[1]
@@ -274,9 +292,13 @@ class GateMiddleware:
             if self._csrf is not None:
                 entry = self._check_websocket_origin(scope, entry, self._csrf)
                 auth = entry[1]
+                if self._reporter is not None and isinstance(auth.error, CrossSiteRequest):
+                    self._reporter.refused(auth.error)  # the handshake's own CSRF refusal
             if entry[3] is not None:  # a user the decorators re-check while the socket lives
                 auth = RequestAuth(entry[3], recheck=Recheck(self.gate, ScopeView(scope), entry[3]))
         error = auth.error
+        if self._on_user is not None and entry[3] is not None:
+            self._on_user(entry[3])
         scope = dict(scope)
         scope["user"] = auth.user
         scope["auth"] = entry[2]
@@ -319,6 +341,8 @@ class GateMiddleware:
                 except AuthError as exc:
                     if started and held is None:
                         raise
+                    if self._reporter is not None:
+                        self._reporter.refused_user(exc, auth.user)
                     await _send_http_error(send, exc)  # instead of the 500 held back
                 except BaseException:
                     if held is not None:

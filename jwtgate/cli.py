@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import logging
 import os
 import sys
 import time
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from . import __version__, _cliargs
+from . import __version__, _cliargs, cli_revoke
 from .errors import AuthError, ConfigurationError, KeysUnavailable
 from .gate import Gate
 from .issuer import Issuer
@@ -150,7 +151,9 @@ def _oidc_preset(args: argparse.Namespace, key: Any) -> Issuer:
 
     if not args.issuer:
         raise UsageError("--preset oidc needs --issuer URL")
-    return oidc(args.issuer, audience=args.audience or None)
+    if not args.audience:
+        raise UsageError("--preset oidc needs --audience (the API's audience)")
+    return oidc(args.issuer, audience=args.audience)
 
 
 #: ``verify --preset NAME``: how each preset is built from the command's flags.
@@ -428,7 +431,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser(prog: str = "jwtgate") -> argparse.ArgumentParser:
     parser = _Parser(
-        prog=prog, description="Decode, verify and mint JSON Web Tokens; run the demo app."
+        prog=prog,
+        description="Decode, verify, mint and revoke JSON Web Tokens; run the demo app.",
     )
     parser.add_argument("--version", action="store_true", help="print jwtgate's version")
     # Not required: with no command, main() prints the whole help rather than one line.
@@ -493,6 +497,7 @@ def _parser(prog: str = "jwtgate") -> argparse.ArgumentParser:
     demo.add_argument(
         "--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0: any free port)"
     )
+    cli_revoke.add_parser(commands)
     return parser
 
 
@@ -505,9 +510,14 @@ def main(
 ) -> int:
     """Run the command line; returns the exit code."""
     out, err, inp = stdout or sys.stdout, stderr or sys.stderr, stdin or sys.stdin
+    # A command reports a failure in its own one line; the library's log line
+    # (a key fetch that failed) would repeat it. The demo server keeps its log.
+    quiet = logging.NullHandler()
     try:
         parser = _parser()
         args = parser.parse_args(argv)
+        if args.command != "demo":
+            logging.getLogger("jwtgate").addHandler(quiet)
         if args.version:
             print(f"jwtgate {__version__}", file=out)
             return 0
@@ -520,6 +530,8 @@ def main(
             return cmd_verify(args, out, inp)
         if args.command == "demo":
             return cmd_demo(args, out)
+        if args.command == "revoke":
+            return cli_revoke.run(args, out, err, lambda value: _read_token(value, inp))
         return cmd_mint(args, out, inp, err)
     except (UsageError, ConfigurationError, AuthError) as error:
         message = error.description if isinstance(error, AuthError) else str(error)
@@ -534,6 +546,8 @@ def main(
         return 2
     except KeyboardInterrupt:
         return 130
+    finally:
+        logging.getLogger("jwtgate").removeHandler(quiet)
 
 
 if __name__ == "__main__":  # pragma: no cover

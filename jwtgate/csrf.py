@@ -14,9 +14,11 @@ CORS preflight. Tokens in headers need none of this.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from .errors import ConfigurationError, CrossSiteRequest
+from .logs import logger
 from .sources import RequestView
 
 __all__ = ["SAFE_METHODS", "CSRFPolicy", "applies_to", "is_websocket_upgrade", "needs_evidence"]
@@ -97,7 +99,40 @@ class CSRFPolicy:
             origin = _origin(origins[0])
             if origin in self.trusted_origins or origin == self._own_origin(view):
                 return
-        raise CrossSiteRequest()
+        error = CrossSiteRequest(reason="origin_mismatch" if origins else "no_evidence")
+        if logger.isEnabledFor(logging.DEBUG):
+            self._explain(view, origins, fetch_site)
+        raise error
+
+    def _explain(self, view: RequestView, origins: list[str], fetch_site: list[str]) -> None:
+        """Say at DEBUG why an unsafe request was refused (origins are request metadata)."""
+        own = self._own_origin(view)
+        if origins:
+            origin = _origin(origins[0])
+            hint = ""
+            if own is not None and origin.partition("://")[2] == own.partition("://")[2]:
+                hint = (
+                    "; only the scheme differs: behind a TLS-terminating proxy, let the app "
+                    "see the original scheme (werkzeug's ProxyFix, uvicorn --proxy-headers "
+                    "with --forwarded-allow-ips)"
+                )
+            logger.debug(
+                "jwtgate: CSRF: refused a %s authenticated by a cookie: its Origin %r is "
+                "neither the request's own origin %r nor a trusted one %r%s",
+                view.method,
+                origin,
+                own,
+                sorted(self.trusted_origins),
+                hint,
+            )
+        else:
+            logger.debug(
+                "jwtgate: CSRF: refused a %s authenticated by a cookie: no Origin header, "
+                "Sec-Fetch-Site is %r, not 'same-origin'%s",
+                view.method,
+                fetch_site[0] if fetch_site else None,
+                f", and no {self.header} header" if self.header else "",
+            )
 
     @staticmethod
     def _own_origin(view: RequestView) -> str | None:

@@ -28,11 +28,17 @@ without the site's CORS consent. That waiver stands down when the request is
 also authenticated by Django's own session, which Django's CSRF check exists
 to protect. A token that came in a cookie gets jwtgate's same-origin check
 and Django's own check as usual.
+
+Path rules (``JWTGATE_RULES_FILE``: a ``_redirects`` file or a
+``netlify.toml``; or ``JWTGATE_RULES``: a list of ``jwtgate.rules.Rule``)
+gate paths by role as Netlify does, once the request is authenticated and
+before Django resolves its URL (see ``jwtgate.rules_django``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -45,6 +51,8 @@ from .context import ANONYMOUS_AUTH, PREFLIGHT_AUTH, RequestAuth, reset_auth, se
 from .csrf import SAFE_METHODS
 from .errors import AuthError, ConfigurationError
 from .gate import Gate
+from .rules import RuleTable, rule_table
+from .rules_django import DjangoRules
 from .settings import DJANGO_SETTINGS, GATE_SETTINGS, Settings
 from .user import AnonymousUser, User
 from .wsgi import EnvironView, is_preflight
@@ -144,6 +152,53 @@ def gate_from_django_settings() -> tuple[Gate, bool, bool]:
     return gate, reject_invalid, request_user
 
 
+def rules_from_django_settings() -> DjangoRules | None:
+    """The path rules of ``JWTGATE_RULES`` or ``JWTGATE_RULES_FILE``, or ``None``.
+
+    ``JWTGATE_RULES`` is a list of ``jwtgate.rules.Rule`` (or a ``RuleTable``);
+    ``JWTGATE_RULES_FILE`` a ``_redirects`` file or ``netlify.toml``, absolute
+    or relative to ``BASE_DIR``. Raises ``SettingsError`` naming the setting.
+    """
+    try:
+        settings = Settings(django_settings, known=KNOWN_SETTINGS, reader="jwtgate.django")
+        given = settings.values.get("JWTGATE_RULES")
+        name = settings.text("JWTGATE_RULES_FILE")
+        if given is not None and name is not None:
+            raise ConfigurationError(
+                "JWTGATE_RULES, JWTGATE_RULES_FILE: both are set; use one or the other"
+            )
+        if given is not None:
+            try:
+                table = rule_table(given)
+            except ConfigurationError as error:
+                raise ConfigurationError(f"JWTGATE_RULES: {error}") from None
+        elif name is not None:
+            table = _rules_file(name)
+        else:
+            return None
+    except ConfigurationError as error:
+        raise SettingsError(str(error)) from None
+    return DjangoRules(table)
+
+
+def _rules_file(name: str) -> RuleTable:
+    from .netlify import rules_file
+
+    path = Path(name)
+    if not path.is_absolute():
+        base = getattr(django_settings, "BASE_DIR", None)
+        if base is None:
+            raise ConfigurationError(
+                "JWTGATE_RULES_FILE: a relative path needs BASE_DIR in settings; "
+                "or give an absolute path"
+            )
+        path = Path(base) / path
+    try:
+        return RuleTable(rules_file(path))
+    except ConfigurationError as error:
+        raise ConfigurationError(f"JWTGATE_RULES_FILE: {error}") from None
+
+
 def _configured_gate(settings: Settings) -> Gate:
     given = settings.values.get("JWTGATE_GATE")
     if given is None:
@@ -235,6 +290,7 @@ class GateMiddleware:
         if self.is_async:
             markcoroutinefunction(self)
         self.gate, self.reject_invalid, self.request_user = gate_from_django_settings()
+        self.rules = rules_from_django_settings()
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
@@ -251,8 +307,11 @@ class GateMiddleware:
             auth = refused
         token = set_auth(auth)
         try:
+            page = None if self.rules is None else self.rules.before(request, auth)
+            if isinstance(page, HttpResponse):
+                return page
             response: HttpResponseBase = self.get_response(request)
-            return response
+            return response if page is None else DjangoRules.after(response, page)
         finally:
             reset_auth(token)
 
@@ -268,8 +327,11 @@ class GateMiddleware:
             auth = refused
         token = set_auth(auth)
         try:
+            page = None if self.rules is None else self.rules.before(request, auth)
+            if isinstance(page, HttpResponse):
+                return page
             response: HttpResponseBase = await self.get_response(request)
-            return response
+            return response if page is None else DjangoRules.after(response, page)
         finally:
             reset_auth(token)
 

@@ -30,6 +30,7 @@ __all__ = [
     "InvalidToken",
     "KeysUnavailable",
     "MissingToken",
+    "RevocationUnavailable",
     "RevokedToken",
     "UntrustedIssuer",
 ]
@@ -185,6 +186,12 @@ class CrossSiteRequest(AuthError):
     error = "csrf_rejected"
     default_description = "Cross-site request refused: the request lacks same-origin evidence"
 
+    def __init__(self, description: str | None = None, *, reason: str = "no_evidence") -> None:
+        super().__init__(description)
+        #: ``"origin_mismatch"`` (an ``Origin`` neither the request's own nor trusted)
+        #: or ``"no_evidence"`` (no ``Origin``, no ``Sec-Fetch-Site: same-origin``).
+        self.reason = reason
+
 
 class KeysUnavailable(AuthError):
     """The issuer's keys cannot be fetched and none are cached: try again later."""
@@ -194,6 +201,25 @@ class KeysUnavailable(AuthError):
     default_description = "The issuer's keys are temporarily unavailable"
 
     def __init__(self, description: str | None = None, *, retry_after: int = 30) -> None:
+        super().__init__(description)
+        self.retry_after = retry_after
+
+    def response_headers(self) -> list[tuple[str, str]]:
+        return [*super().response_headers(), ("Retry-After", str(self.retry_after))]
+
+
+class RevocationUnavailable(AuthError):
+    """The revocation store can't say whether the token is revoked: try again later.
+
+    Raised instead of accepting the token when the store's policy fails
+    closed (``on_error="deny"``, the default) and its server is unreachable.
+    """
+
+    code = 503
+    error = "temporarily_unavailable"
+    default_description = "Revocation status is temporarily unavailable"
+
+    def __init__(self, description: str | None = None, *, retry_after: int = 5) -> None:
         super().__init__(description)
         self.retry_after = retry_after
 

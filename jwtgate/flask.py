@@ -14,6 +14,7 @@ handler registered for ``AuthError`` (401) would not otherwise see a 403, a
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -28,6 +29,8 @@ from .errors import AuthError, ConfigurationError
 from .gate import Gate
 from .logs import logger
 from .routes import check_flask_app
+from .rules import Rule, RuleTable, rule_table
+from .rules_wsgi import RulesApp
 from .settings import FLASK_SETTINGS, GATE_SETTINGS, Settings
 from .user import AnonymousUser, User
 from .wsgi import USER_KEY, GateMiddleware
@@ -74,8 +77,10 @@ class JWTGate:
     the app's ``JWTGATE_*`` configuration. ``login_url`` (a URL or an endpoint
     name) turns a 401 answered to a browser navigation into a redirect there,
     with the page in ``next``; API calls keep their 401. ``reject_invalid``
-    answers 401 for any refused token, even on public views. Arguments given
-    here win over the configuration.
+    answers 401 for any refused token, even on public views. ``rules``
+    (``jwtgate.rules``, or ``JWTGATE_RULES_FILE``: a ``_redirects`` file or a
+    ``netlify.toml``, relative to the app's root) gate paths by role as
+    Netlify does. Arguments given here win over the configuration.
     """
 
     def __init__(
@@ -86,10 +91,12 @@ class JWTGate:
         login_url: str | None = None,
         reject_invalid: bool | None = None,
         context_processor: bool = True,
+        rules: Iterable[Rule] | RuleTable | None = None,
     ) -> None:
         if gate is not None and not isinstance(gate, Gate):
             raise ConfigurationError("gate: must be a jwtgate.Gate")
         self._gate = gate
+        self.rules = None if rules is None else rule_table(rules)
         self._app = app
         self.login_url = login_url
         self.reject_invalid = reject_invalid
@@ -122,8 +129,13 @@ class JWTGate:
             reject = settings.flag("JWTGATE_REJECT_INVALID") or False
         check_flask_app(app)  # routes registered so far; the rest at the first request
         first = _CheckRoutesFirst(app, app.wsgi_app)
-        middleware = GateMiddleware(first, gate, reject_invalid=reject)
-        first.middleware = middleware
+        rules = self.rules if self.rules is not None else _rules_file(app, settings)
+        middleware = GateMiddleware(first, gate, reject_invalid=reject, rules=rules)
+        # What calls the check, and steps past it once it passes: the rules, when
+        # there are any (they must stay in front of the app), else the middleware.
+        first.middleware = (
+            middleware if middleware.rules is None else cast("RulesApp", middleware.app)
+        )
         app.wsgi_app = middleware  # type: ignore[method-assign]
         app.extensions[EXTENSION_KEY] = JWTGateState(
             extension=self,
@@ -153,7 +165,7 @@ class _CheckRoutesFirst:
     so later requests pay nothing for it.
     """
 
-    middleware: GateMiddleware  # the middleware calling this, set by init_app
+    middleware: GateMiddleware | RulesApp  # what calls this, set by init_app
 
     def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
         self.flask_app = app
@@ -362,3 +374,16 @@ def gate_from_config(config: Mapping[str, Any]) -> Gate | None:
 
 def _settings(config: Mapping[str, Any]) -> Settings:
     return Settings(config, known=CONFIG_KEYS, reader="Flask's JWTGate")
+
+
+def _rules_file(app: Flask, settings: Settings) -> RuleTable | None:
+    """The rules ``JWTGATE_RULES_FILE`` names, relative to the app's folder."""
+    name = settings.text("JWTGATE_RULES_FILE")
+    if name is None:
+        return None
+    from .netlify import rules_file
+
+    try:
+        return RuleTable(rules_file(os.path.join(app.root_path, name)))
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"JWTGATE_RULES_FILE: {exc}") from None

@@ -6,9 +6,10 @@ and scripts hand it plain ``headers=`` and ``cookies=`` mappings.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .cache import ClaimsCache
 from .csrf import CSRFPolicy
@@ -17,15 +18,18 @@ from .errors import (
     ConfigurationError,
     InvalidRequest,
     InvalidToken,
-    RevokedToken,
     UntrustedIssuer,
 )
 from .issuer import Issuer
 from .jws import DEFAULT_MAX_DEPTH, parse
 from .keys import KeySource
 from .logs import fingerprint, logger
-from .sources import CookieSource, MappingView, RequestView, Source, parse_source
+from .sources import BearerSource, CookieSource, MappingView, RequestView, Source, parse_source
 from .user import User
+
+if TYPE_CHECKING:
+    from .observe import Observer, Reporter
+    from .revocation import RevocationCheck, RevocationStore
 
 __all__ = ["Gate"]
 
@@ -47,10 +51,19 @@ class Gate:
     """Trusts tokens from the configured issuers, found in the configured sources.
 
     ``sources`` are tried in order (``"bearer"``, ``"cookie:NAME"``,
-    ``"header:NAME"``, ``"query:NAME"`` or ``Source`` objects); without it the
-    issuers' own default sources are used, else ``"bearer"``. Verified users
+    ``"header:NAME"``, ``"query:NAME"`` or ``Source`` objects); without it each
+    issuer's own default sources are used, in order (``"bearer"`` for an issuer
+    that has none). A token's ``iss`` picks its issuer; a token without ``iss``
+    goes to the issuer built with ``issuer=None``, if any. Verified users
     are cached by token for at most ``cache_ttl`` seconds and never past the
-    token's ``exp``. ``is_revoked(user)`` is asked on every request.
+    token's ``exp``.
+
+    ``is_revoked`` is asked on every request: a revocation store
+    (``jwtgate.revocation.MemoryRevocations`` or ``RedisRevocations``, which
+    answer from memory), or a callable ``is_revoked(user) -> bool``, plain or
+    ``async``; under ASGI a plain one runs in a worker thread, never on the
+    event loop. ``observer`` (a ``jwtgate.observe.Observer``) receives what
+    the gate and its adapters do, for metrics and traces.
 
     ``max_token_bytes`` (8 KiB) caps a token; ``max_header_bytes`` (16 KiB,
     or ``max_token_bytes`` + 1 KiB when that is more) caps any header value or
@@ -71,15 +84,20 @@ class Gate:
         cache_size: int = 10_000,
         cache_ttl: float = 300,
         clock: Callable[[], float] = time.time,
-        is_revoked: Callable[[User], bool] | None = None,
+        is_revoked: Callable[[User], bool | Awaitable[bool]] | RevocationStore | None = None,
         max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
         csrf: bool | CSRFPolicy = True,
         max_json_depth: int = DEFAULT_MAX_DEPTH,
         max_header_bytes: int | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.issuers = _check_issuers(issuers)
-        self._by_iss = {i.issuer: i for i in self.issuers if i.issuer is not None}
-        self._any_issuer = self.issuers[0] if self.issuers[0].issuer is None else None
+        self._by_iss = {iss: i for i in self.issuers for iss in i.accepted_issuers}
+        issuerless = [i for i in self.issuers if i.issuer is None]
+        # A sole issuer-less issuer takes every token (its iss is not checked); beside
+        # others it takes the tokens that carry no iss at all (Netlify's).
+        self._any_issuer = issuerless[0] if len(self.issuers) == 1 and issuerless else None
+        self._no_iss_issuer = issuerless[0] if issuerless else None
         self.sources = _check_sources(sources, self.issuers)
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
             raise ConfigurationError("cache_size: must be a whole number ≥ 0 (0 disables it)")
@@ -87,8 +105,6 @@ class Gate:
             raise ConfigurationError("cache_ttl: must be a number of seconds ≥ 0")
         if not callable(clock):
             raise ConfigurationError("clock: must be a callable returning epoch seconds")
-        if is_revoked is not None and not callable(is_revoked):
-            raise ConfigurationError("is_revoked: must be a callable taking a User, or None")
         if isinstance(max_token_bytes, bool) or not isinstance(max_token_bytes, int):
             raise ConfigurationError("max_token_bytes: must be a whole number")
         if max_token_bytes < 256:
@@ -116,7 +132,24 @@ class Gate:
         self.max_token_bytes = max_token_bytes
         self._cache = ClaimsCache(cache_size if cache_ttl > 0 else 0)
         self._clock = clock
-        self._is_revoked = is_revoked
+        #: The observer given, and the gate's link to it (``None`` without one).
+        self.observer = observer
+        self._reporter: Reporter | None = None
+        if observer is not None:
+            from .observe import Reporter
+
+            self._reporter = Reporter(observer, self.issuers)
+        # The revocation check, and its per-request forms for the adapters' cache-hit
+        # paths: _is_revoked (sync), _is_revoked_on_loop (must not block an event loop).
+        self._revocation: RevocationCheck | None = None
+        self._is_revoked: Callable[[User], bool] | None = None
+        self._is_revoked_on_loop: Callable[[User], bool] | None = None
+        if is_revoked is not None:
+            from .revocation import RevocationCheck
+
+            self._revocation = RevocationCheck(is_revoked, observer)
+            self._is_revoked = self._revocation.inline
+            self._is_revoked_on_loop = self._revocation.on_loop
         for issuer in self.issuers:
             issuer.keys.subscribe(self.clear_cache)
 
@@ -137,11 +170,21 @@ class Gate:
         """
         if view is None:
             view = MappingView(headers, cookies)
+        user = None
         try:
-            return self._authenticate(view, refreshed=False)
-        except _NeedsRefresh as need:
-            need.keys.refresh()
-        return self._authenticate(view, refreshed=True)
+            try:
+                user, verified = self._find_user(view, refreshed=False)
+            except _NeedsRefresh as need:
+                need.keys.refresh()
+                user, verified = self._find_user(view, refreshed=True)
+            if user is not None and self._revocation is not None:
+                self._revocation.check(user)
+        except AuthError as error:
+            self._refused(error, view, user)
+            raise
+        if user is not None and self._reporter is not None:
+            self._reporter.accepted(user, verified)
+        return user
 
     async def authenticate_async(
         self,
@@ -150,14 +193,24 @@ class Gate:
         headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
         cookies: Mapping[str, str] | None = None,
     ) -> User | None:
-        """``authenticate`` for asyncio: a key fetch, when one is needed, runs off the loop."""
+        """``authenticate`` for asyncio: key fetches and blocking hooks run off the event loop."""
         if view is None:
             view = MappingView(headers, cookies)
+        user = None
         try:
-            return self._authenticate(view, refreshed=False)
-        except _NeedsRefresh as need:
-            await need.keys.refresh_async()
-        return self._authenticate(view, refreshed=True)
+            try:
+                user, verified = self._find_user(view, refreshed=False)
+            except _NeedsRefresh as need:
+                await need.keys.refresh_async()
+                user, verified = self._find_user(view, refreshed=True)
+            if user is not None and self._revocation is not None:
+                await self._revocation.check_async(user)
+        except AuthError as error:
+            self._refused(error, view, user)
+            raise
+        if user is not None and self._reporter is not None:
+            self._reporter.accepted(user, verified)
+        return user
 
     def find_token(self, view: RequestView) -> tuple[str, Source] | None:
         """The token the request carries and the source it came from, or ``None``.
@@ -179,7 +232,7 @@ class Gate:
             raise InvalidToken("The token is too large")
         return found
 
-    def still_valid(self, user: User) -> bool:
+    def still_valid(self, user: User, *, on_loop: bool = False) -> bool:
         """True while ``authenticate`` would still answer ``user`` for ``user.token``.
 
         That is: the cache holds this very ``User`` for its token, unexpired,
@@ -188,13 +241,15 @@ class Gate:
         have seen) without ever being more lenient than the gate; on False
         they call ``authenticate`` again. jwtgate's own adapters inline this
         check on their cache-hit path, where a method call is a noticeable
-        share of the cost.
+        share of the cost. ``on_loop=True`` (on an event loop) never calls a
+        blocking ``is_revoked`` hook: a gate with one then answers False.
         """
         # The cache's own get(), inlined: this runs on every request an adapter remembers.
         entry = self._cache._entries.get(user.token)
         if entry is None or entry[0] is not user or entry[1] <= self._clock():
             return False
-        return self._is_revoked is None or not self._is_revoked(user)
+        is_revoked = self._is_revoked_on_loop if on_loop else self._is_revoked
+        return is_revoked is None or not is_revoked(user)
 
     @property
     def cookie_csrf(self) -> CSRFPolicy | None:
@@ -212,10 +267,11 @@ class Gate:
 
     # --- internals ---------------------------------------------------------------
 
-    def _authenticate(self, view: RequestView, *, refreshed: bool) -> User | None:
+    def _find_user(self, view: RequestView, *, refreshed: bool) -> tuple[User | None, bool]:
+        """The request's user (before any revocation check), and whether it was just verified."""
         found = self.find_token(view)
         if found is None:
-            return None
+            return None, False
         token, source = found
         if self.csrf is not None and isinstance(source, CookieSource):
             self.csrf.check(view)
@@ -223,17 +279,38 @@ class Gate:
         user = self._cache.get(token, now)
         if user is None:
             source.check(token)
-            user = self._verify(token, source.spec, now, refreshed=refreshed)
-        elif user.source != source.spec:
+            return self._verify(token, source.spec, now, refreshed=refreshed), True
+        if user.source != source.spec:
             user = user.with_source(source.spec)
-        if self._is_revoked is not None and self._is_revoked(user):
-            raise RevokedToken()
-        return user
+        return user, False
+
+    def _refused(self, error: AuthError, view: RequestView, user: User | None) -> None:
+        """Tell the observer, and explain the refusal at DEBUG (never a token or claim value)."""
+        issuer = error.__dict__.get(_ISSUER_NOTE, "")
+        if user is not None and self._reporter is not None:
+            issuer = self._reporter.name_of(user.issuer)
+        if self._reporter is not None:
+            self._reporter.refused(error, issuer)
+        if logger.isEnabledFor(logging.DEBUG):
+            try:
+                found = self.find_token(view)
+            except AuthError:
+                found = None
+            logger.debug(
+                "jwtgate: refused %s %s%s%s: %s: %s",
+                view.method,
+                "a request" if found is None else f"token {fingerprint(found[0])}",
+                "" if found is None else f" from {found[1].spec}",
+                f" (issuer {issuer})" if issuer else "",
+                type(error).__name__,
+                error.safe_description,
+            )
 
     def _verify(self, token: str, source: str, now: float, *, refreshed: bool) -> User:
+        issuer: Issuer | None = None
         try:
             parsed = parse(token, max_depth=self.max_json_depth)
-            issuer = self._issuer_for(parsed.claims.get("iss"))
+            issuer = self._issuer_for(parsed.claims)
             alg, kid = issuer.check_header(parsed.header)
             candidates = issuer.keys.keys_for(kid, alg)
             if not candidates and not refreshed and issuer.keys.needs_refresh(kid):
@@ -241,8 +318,8 @@ class Gate:
             issuer.verify_signature(parsed, alg, candidates)
             issuer.check_claims(parsed.claims, now)
         except (_NeedsRefresh, AuthError) as exc:
-            if isinstance(exc, AuthError):
-                logger.debug("jwtgate: refused token %s: %r", fingerprint(token), exc)
+            if isinstance(exc, AuthError) and issuer is not None:
+                exc.__dict__[_ISSUER_NOTE] = issuer.name  # for the refusal's report
             raise
         except Exception as exc:
             # Whatever a hostile token makes a dependency raise, the answer is a 401.
@@ -256,9 +333,12 @@ class Gate:
         self._cache.put(token, user, deadline)
         return user
 
-    def _issuer_for(self, iss: Any) -> Issuer:
+    def _issuer_for(self, claims: Mapping[str, Any]) -> Issuer:
         if self._any_issuer is not None:
             return self._any_issuer
+        if "iss" not in claims and self._no_iss_issuer is not None:
+            return self._no_iss_issuer
+        iss = claims.get("iss")
         issuer = self._by_iss.get(iss) if isinstance(iss, str) else None
         if issuer is None:
             raise UntrustedIssuer()
@@ -266,6 +346,10 @@ class Gate:
 
     def __repr__(self) -> str:
         return f"Gate(issuers={self.issuers!r}, sources={[s.spec for s in self.sources]!r})"
+
+
+# Where _verify notes, on a refusal, the name of the issuer the token claimed.
+_ISSUER_NOTE = "jwtgate.issuer"
 
 
 class _CappedView(RequestView):
@@ -327,11 +411,11 @@ def _check_issuers(issuers: Sequence[Issuer]) -> tuple[Issuer, ...]:
         raise ConfigurationError("issuers: give at least one Issuer")
     if not all(isinstance(i, Issuer) for i in found):
         raise ConfigurationError("issuers: every item must be an Issuer")
-    if len(found) > 1 and any(i.issuer is None for i in found):
+    if sum(i.issuer is None for i in found) > 1:
         raise ConfigurationError(
-            "issuers: an Issuer with issuer=None accepts any iss, so it must be the only one"
+            "issuers: only one Issuer may have issuer=None (it takes the tokens without iss)"
         )
-    names = [i.issuer for i in found]
+    names = [iss for i in found for iss in i.accepted_issuers]
     if len(names) != len(set(names)):
         raise ConfigurationError("issuers: two issuers have the same iss")
     return found
@@ -343,9 +427,11 @@ def _check_sources(
     if isinstance(sources, str | Source):
         sources = [sources]
     if sources is None:
+        # Each issuer's own sources, in order; one without any brings "bearer", so that
+        # adding a plain Issuer beside a preset never stops Bearer tokens being read.
         specs: list[Source] = []
         for issuer in issuers:
-            specs.extend(issuer.sources or ())
+            specs.extend(issuer.sources if issuer.sources is not None else [BearerSource()])
         parsed = list(dict.fromkeys(specs)) or [parse_source("bearer")]
     else:
         parsed = [parse_source(s) for s in sources]

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .algorithms import SUPPORTED, family_of, verifier
+from .claim_rules import ClaimRule, check_claim_rules, claim_rules
 from .errors import (
     ConfigurationError,
     ExpiredToken,
@@ -74,6 +75,17 @@ class Issuer:
     the claims (and roles) the ``User`` gets, e.g. JSON strings decoded.
     ``max_keys_tried`` (1 to 8, default 8) caps the signature checks one token
     may cost when its ``kid`` does not single out a key.
+
+    What a provider's own verifier checks beyond that can be stated here too:
+    ``expected_claims`` (claim name → exact value, or ``predicate(value)``
+    given ``None`` for a missing claim), ``authorized_parties`` (the ``azp``
+    claim must be one of them), ``require_kid`` (a token without ``kid`` is
+    refused), ``past_claims`` (NumericDates such as ``auth_time`` that must
+    not be in the future) and ``issuer_aliases`` (other exact ``iss`` values
+    the same issuer signs under). ``secret`` may be given with one other key
+    source when ``algorithms`` mix HS* and public-key algorithms: HS* tokens
+    are then checked with the secret only, the others with the public keys
+    only.
     """
 
     def __init__(
@@ -96,11 +108,24 @@ class Issuer:
         remote: RemoteOptions | None = None,
         claims_hook: ClaimsHook | None = None,
         max_keys_tried: int = MAX_CANDIDATES,
+        expected_claims: Mapping[str, ClaimRule] | None = None,
+        authorized_parties: Sequence[str] | None = None,
+        require_kid: bool = False,
+        past_claims: Sequence[str] = (),
+        issuer_aliases: Sequence[str] = (),
     ) -> None:
         if issuer is not None and (not isinstance(issuer, str) or not issuer):
             raise ConfigurationError("issuer: must be a non-empty string or None")
         self.issuer = issuer
-        self.algorithms = _check_algorithms(algorithms)
+        self.issuer_aliases = _check_names("issuer_aliases", issuer_aliases, "issuer URLs")
+        if self.issuer_aliases and issuer is None:
+            raise ConfigurationError("issuer_aliases: only goes with an issuer")
+        #: Every ``iss`` this issuer accepts (empty when ``iss`` is not checked).
+        self.accepted_issuers = frozenset((issuer, *self.issuer_aliases) if issuer else ())
+        mixed = secret is not None and any(
+            value is not None and value is not False for value in (key, jwks_url, discovery)
+        )
+        self.algorithms = _check_algorithms(algorithms, mixed_keys=mixed)
         self.audience = _check_audience(audience)
         self.roles_claim = _check_roles_claim(roles_claim)
         if isinstance(leeway, bool) or not isinstance(leeway, int | float):
@@ -134,6 +159,20 @@ class Issuer:
                 f"max_keys_tried: must be a whole number in [1, {MAX_CANDIDATES}]"
             )
         self.max_keys_tried = max_keys_tried
+        self.expected_claims = claim_rules(expected_claims)
+        if authorized_parties is not None:
+            authorized_parties = _check_names(
+                "authorized_parties", authorized_parties, "client ids or origins"
+            )
+            if not authorized_parties:
+                raise ConfigurationError("authorized_parties: give at least one, or None")
+        self.authorized_parties = (
+            None if authorized_parties is None else frozenset(authorized_parties)
+        )
+        if not isinstance(require_kid, bool):
+            raise ConfigurationError("require_kid: must be True or False")
+        self.require_kid = require_kid
+        self.past_claims = _check_names("past_claims", past_claims, "claim names")
         if remote is not None and jwks_url is None and discovery is False:
             raise ConfigurationError("remote: only goes with jwks_url= or discovery=")
         self.keys = self._key_source(secret, key, jwks_url, discovery, remote)
@@ -157,9 +196,12 @@ class Issuer:
             )
             if value is not None and value is not False
         ]
+        if len(given) == 2 and secret is not None:
+            return self._mixed_key_source(secret, key, jwks_url, discovery, remote)
         if len(given) != 1:
             raise ConfigurationError(
                 "secret, key, jwks_url, discovery: give exactly one key source"
+                + (" (or secret= and one other)" if len(given) > 2 else "")
                 + (f" (got {', '.join(given)})" if given else "")
             )
         if isinstance(key, KeySource):
@@ -174,6 +216,45 @@ class Issuer:
 
         return remote_key_source(self, jwks_url=jwks_url, discovery=discovery, options=remote)
 
+    def _mixed_key_source(
+        self,
+        secret: str | bytes,
+        key: Any,
+        jwks_url: str | None,
+        discovery: bool | str,
+        remote: RemoteOptions | None,
+    ) -> KeySource:
+        """The secret for the HS* algorithms, the other source for the public-key ones."""
+        from .mixed_keys import MixedKeys
+        from .remote import RemoteKeys, discovery_url
+
+        hmac = frozenset(a for a in self.algorithms if family_of(a) == "HMAC")
+        public = self.algorithms - hmac
+        if not hmac or not public:
+            raise ConfigurationError(
+                "secret: goes with key=, jwks_url= or discovery= only when algorithms "
+                'list both HS* and public-key algorithms, e.g. ["HS256", "ES256"]'
+            )
+        secret_keys = StaticKeys([load_secret(secret, hmac)])
+        if key is not None:
+            return MixedKeys(secret_keys, StaticKeys(load_keys(key, public)))
+        if discovery is True:
+            if self.issuer is None:
+                raise ConfigurationError("discovery: needs the issuer, whose URL it starts from")
+            discovery = discovery_url(self.issuer)
+        if discovery is not False and (not isinstance(discovery, str) or not discovery):
+            raise ConfigurationError(
+                "discovery: must be True or the URL of the OpenID configuration"
+            )
+        remote_keys = RemoteKeys(
+            jwks_url,
+            discovery=discovery if isinstance(discovery, str) else None,
+            expected_issuer=self.issuer,
+            algorithms=public,
+            options=remote,
+        )
+        return MixedKeys(secret_keys, remote_keys)
+
     # --- per token -------------------------------------------------------------
 
     def check_header(self, header: Mapping[str, Any]) -> tuple[str, str | None]:
@@ -187,6 +268,8 @@ class Issuer:
         kid = header.get("kid")
         if kid is not None and (not isinstance(kid, str) or len(kid) > MAX_KID_LENGTH):
             raise InvalidToken("The token's key id is invalid")
+        if self.require_kid and not kid:
+            raise InvalidToken("The token has no key id")
         cty = header.get("cty")
         if cty is not None and (not isinstance(cty, str) or _normalize_type(cty) == "jwt"):
             raise InvalidToken("Nested tokens are not accepted")
@@ -236,13 +319,33 @@ class Issuer:
         iat = claims.get("iat")
         if iat is not None and iat > now + leeway:
             raise ImmatureToken("The token was issued in the future")
-        if self.issuer is not None and claims.get("iss") != self.issuer:
-            raise InvalidClaims("The token's issuer does not match")
+        for claim in self.past_claims:
+            value = claims.get(claim)
+            if value is None and claim not in claims:
+                continue
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not 0 <= value <= MAX_NUMERIC_DATE
+            ):
+                raise InvalidClaims(f"The token's {claim} claim is not a valid date")
+            if value > now + leeway:
+                raise InvalidClaims(f"The token's {claim} claim is in the future")
+        if self.issuer is not None:
+            iss = claims.get("iss")
+            if not isinstance(iss, str) or iss not in self.accepted_issuers:
+                raise InvalidClaims("The token's issuer does not match")
         if self.audience is not None:
             self._check_audience(claims.get("aud"))
         sub = claims.get("sub")
         if sub is not None and not isinstance(sub, str):
             raise InvalidClaims("The token's sub claim is not a string")
+        if self.authorized_parties is not None:
+            azp = claims.get("azp")
+            if not isinstance(azp, str) or azp not in self.authorized_parties:
+                raise InvalidClaims("The token's authorized party (azp) is not accepted")
+        if self.expected_claims:
+            check_claim_rules(self.expected_claims, claims)
 
     def _check_audience(self, aud: Any) -> None:
         expected = self.audience or frozenset()
@@ -282,7 +385,7 @@ class Issuer:
         )
 
 
-def _check_algorithms(algorithms: Sequence[str]) -> frozenset[str]:
+def _check_algorithms(algorithms: Sequence[str], *, mixed_keys: bool = False) -> frozenset[str]:
     if isinstance(algorithms, str) or not isinstance(algorithms, Iterable):
         raise ConfigurationError('algorithms: must be a list, e.g. ["RS256"]')
     algs = list(algorithms)
@@ -294,11 +397,22 @@ def _check_algorithms(algorithms: Sequence[str]) -> frozenset[str]:
                 f"algorithms: {alg!r} is not supported; choose from {sorted(SUPPORTED)}"
             )
     families = {family_of(a) for a in algs}
-    if "HMAC" in families and len(families) > 1:
+    if "HMAC" in families and len(families) > 1 and not mixed_keys:
         raise ConfigurationError(
-            "algorithms: HMAC (HS*) and public-key algorithms can't be mixed in one issuer"
+            "algorithms: HMAC (HS*) and public-key algorithms can't be mixed in one issuer, "
+            "unless secret= and public keys (key=, jwks_url= or discovery=) are both given"
         )
     return frozenset(algs)
+
+
+def _check_names(option: str, values: Sequence[str], what: str) -> tuple[str, ...]:
+    """A list of non-empty strings (not one bare string, which would be read letter by letter)."""
+    if isinstance(values, str) or not isinstance(values, Iterable):
+        raise ConfigurationError(f"{option}: must be a list of {what}")
+    names = tuple(values)
+    if not all(isinstance(v, str) and v for v in names):
+        raise ConfigurationError(f"{option}: must be a list of {what}")
+    return names
 
 
 def _check_audience(audience: str | Sequence[str] | None) -> frozenset[str] | None:

@@ -1,6 +1,7 @@
 """A fetched JWK Set, read with the remote policy.
 
-A published set is not configuration: a provider may add keys for other uses
+A published set is not configuration (nor is Google's ``{kid: certificate}``
+map, read the same way): a provider may add keys for other uses
 or algorithms at any time, so one bad member must never take the others down.
 Each member is loaded with ``keys.load_jwk`` (the same checks as a configured
 key: public members only, ``use``/``key_ops``/``alg``, key type and size
@@ -18,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .certificates import certificate_map
 from .errors import ConfigurationError
 from .keys import MAX_CANDIDATES, VerificationKey, load_jwk
 
@@ -80,10 +82,16 @@ def read_key_set(body: bytes, algorithms: frozenset[str]) -> KeySet:
     except (ValueError, RecursionError):
         raise ValueError("the answer is not JSON") from None
     members = document.get("keys") if isinstance(document, dict) else None
-    if not isinstance(members, list):
-        raise ValueError('the answer is not a JWK Set (no "keys" list)')
-    loaded: list[tuple[VerificationKey, str]] = []
     skipped: list[Skipped] = []
+    certificates = certificate_map(document) if isinstance(document, dict) else None
+    if members is None and certificates is not None:  # Google's {kid: certificate} map
+        members, unreadable = certificates
+        for name in unreadable:
+            reason = "the certificate or its key could not be read"
+            skipped.append(Skipped(_printable_kid({"kid": name}), reason, _identity(name)))
+    if not isinstance(members, list):
+        raise ValueError('the answer is not a JWK Set (no "keys" list) nor a certificate map')
+    loaded: list[tuple[VerificationKey, str]] = []
     for index, member in enumerate(members):
         identity = _identity(member)
         kid = _printable_kid(member)

@@ -53,7 +53,7 @@ class Recheck:
     async def user_async(self) -> User:
         """``user()`` for asyncio: a key fetch, when one is needed, runs off the event loop."""
         user = self._user
-        if self.gate.still_valid(user):
+        if self.gate.still_valid(user, on_loop=True):
             return user
         return self._remember(await self.gate.authenticate_async(self.view))
 

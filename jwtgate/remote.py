@@ -173,6 +173,8 @@ class RemoteKeys(KeySource):
         self._next_fetch = -math.inf
         self._failures = 0
         self._callbacks: list[Callable[[], None]] = []
+        self._fetch_listeners: list[Callable[[bool, float, int, int], None]] = []
+        self._change = (0, 0)
         self._reported: set[str] = set()
         #: Fetches of the key set that succeeded / failed so far (discovery included).
         self.fetches = 0
@@ -222,6 +224,10 @@ class RemoteKeys(KeySource):
 
     def subscribe(self, on_keys_removed: Callable[[], None]) -> None:
         self._callbacks.append(on_keys_removed)
+
+    def on_fetch(self, listener: Callable[[bool, float, int, int], None]) -> None:
+        """Call ``listener(ok, seconds, added, removed)`` after each fetch (for metrics)."""
+        self._fetch_listeners.append(listener)
 
     # --- introspection -------------------------------------------------------------
 
@@ -274,9 +280,12 @@ class RemoteKeys(KeySource):
 
     def _run(self, future: concurrent.futures.Future[None]) -> None:
         """Fetch, then publish the outcome before anyone waiting is woken."""
-        removed = False
+        removed = ok = False
+        started = time.perf_counter()
+        self._change = (0, 0)
         try:
             removed = self._fetch_and_store()
+            ok = True
         except Exception as exc:  # never let a fetch kill a request or a thread
             removed = self._fail(exc)
         finally:
@@ -285,6 +294,11 @@ class RemoteKeys(KeySource):
             future.set_result(None)
         if removed:
             self._notify()
+        for listener in list(self._fetch_listeners):
+            try:
+                listener(ok, time.perf_counter() - started, *self._change)
+            except Exception:
+                logger.exception("jwtgate: a key-fetch listener failed")
 
     def _fetch_and_store(self) -> bool:
         options = self.options
@@ -304,6 +318,8 @@ class RemoteKeys(KeySource):
         self._report(keys)
         with self._lock:
             old = self._cached
+            before = old.keys.identities if old is not None else frozenset()
+            self._change = (len(keys.identities - before), len(before - keys.identities))
             self._cached = _Cached(keys, now + fresh_for, now + fresh_for + options.max_stale)
             self._next_fetch = now + options.cooldown
             self._failures = 0

@@ -67,14 +67,19 @@ GATE_SETTINGS: Mapping[str, str] = {
     "JWTGATE_CSRF": "false: no same-origin check for unsafe requests carrying a cookie token",
     "JWTGATE_CSRF_TRUSTED_ORIGINS": "other origins allowed to send them, comma-separated",
     "JWTGATE_CSRF_HEADER": "a header whose presence is same-origin evidence (X-Requested-With)",
+    "JWTGATE_REDIS_URL": "revocations shared through this Redis (RedisRevocations); "
+    "jwtgate revoke writes there too",
 }
 
 _REJECT_INVALID = "answer 401 for any refused token, even on public views"
+
+_RULES_FILE = "a _redirects file or netlify.toml whose rules gate paths by role"
 
 #: What Flask's ``JWTGate`` reads besides the gate's settings.
 FLASK_SETTINGS: Mapping[str, str] = {
     "JWTGATE_LOGIN_URL": "where a browser that must log in is redirected (a URL or an endpoint)",
     "JWTGATE_REJECT_INVALID": _REJECT_INVALID,
+    "JWTGATE_RULES_FILE": _RULES_FILE + " (relative to the app's folder)",
 }
 
 #: What ``jwtgate.django.GateMiddleware`` reads besides the gate's settings.
@@ -83,6 +88,8 @@ DJANGO_SETTINGS: Mapping[str, str] = {
     "JWTGATE_REJECT_INVALID": _REJECT_INVALID,
     "JWTGATE_REQUEST_USER": "true: request.user is the jwtgate user (only without "
     "django.contrib.auth's AuthenticationMiddleware)",
+    "JWTGATE_RULES_FILE": _RULES_FILE + " (absolute, or relative to BASE_DIR)",
+    "JWTGATE_RULES": "path rules in code: a list of jwtgate.rules.Rule",
 }
 
 #: Every setting any part of jwtgate reads, with what it means.
@@ -277,6 +284,12 @@ class Settings:
         ttl = self.number("JWTGATE_CACHE_TTL")
         if ttl is not None:
             options["cache_ttl"] = ttl
+        redis_url = self.text("JWTGATE_REDIS_URL")
+        if redis_url is not None and "is_revoked" not in overrides:
+            from .revocation import RedisRevocations
+
+            with self._renaming({"url": "JWTGATE_REDIS_URL"}):
+                options["is_revoked"] = RedisRevocations(redis_url)
         options.update(overrides)
         parameters = {**_GATE_PARAMETERS, "issuers": ", ".join(self._issuer_names())}
         with self._renaming(parameters):

@@ -27,6 +27,7 @@ from .errors import AuthError, ConfigurationError
 from .gate import Gate
 from .memo import MEMO_SIZE, TAIL, UNKEYABLE, CredentialMemo, credential_places
 from .recheck import Recheck
+from .rules import Rule, RuleTable, rule_table
 from .sources import RequestView
 from .user import User
 
@@ -132,7 +133,8 @@ class GateMiddleware:
     handshake (``Upgrade: websocket``) with a cookie token gets the same
     same-origin check as an unsafe method. An ``AuthError`` the app raises
     before its response starts is rendered as the standard response (status,
-    ``WWW-Authenticate``, JSON body).
+    ``WWW-Authenticate``, JSON body). ``rules`` (``jwtgate.rules``) gate paths
+    by role, as Netlify's ``_redirects`` do.
     """
 
     __slots__ = (
@@ -140,16 +142,27 @@ class GateMiddleware:
         "_clock",
         "_csrf",
         "_entries",
+        "_hits",
         "_is_revoked",
         "_key",
         "_memo",
+        "_on_user",
+        "_reporter",
         "_single",
         "app",
         "gate",
         "reject_invalid",
+        "rules",
     )
 
-    def __init__(self, app: WSGIApplication, gate: Gate, *, reject_invalid: bool = False) -> None:
+    def __init__(
+        self,
+        app: WSGIApplication,
+        gate: Gate,
+        *,
+        reject_invalid: bool = False,
+        rules: Iterable[Rule] | RuleTable | None = None,
+    ) -> None:
         if not callable(app):
             raise ConfigurationError("app: must be a WSGI application (a callable)")
         if not isinstance(gate, Gate):
@@ -159,6 +172,13 @@ class GateMiddleware:
         self.app = app
         self.gate = gate
         self.reject_invalid = reject_invalid
+        # Path rules run inside, once the request is authenticated: without them
+        # the per-request path is exactly what it is without this feature.
+        self.rules = None if rules is None else rule_table(rules)
+        if self.rules is not None:
+            from .rules_wsgi import RulesApp
+
+            self.app = RulesApp(app, self.rules)
         self._memo: CredentialMemo[_Entry] = CredentialMemo(MEMO_SIZE)
         self._entries = self._memo.entries
         self._single, self._key = _key_plan(gate)
@@ -168,6 +188,10 @@ class GateMiddleware:
         self._clock = gate._clock
         self._is_revoked = gate._is_revoked
         self._csrf = gate.cookie_csrf
+        # With an observer: cache hits counted inline, each request's user handed over.
+        self._reporter = gate._reporter
+        self._hits = None if self._reporter is None else self._reporter.tally
+        self._on_user = None if self._reporter is None else self._reporter.on_user
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         # The cache-hit path, inlined because every request takes it: what the memo
@@ -201,6 +225,8 @@ class GateMiddleware:
                     and "HTTP_UPGRADE" not in environ
                 ):
                     auth = entry[1]
+                    if self._hits is not None and user is not None:
+                        next(self._hits[user.issuer])
         if auth is None:
             try:
                 auth = self._authenticate(environ, raw)
@@ -208,6 +234,8 @@ class GateMiddleware:
                 if self.reject_invalid:
                     return error(environ, start_response)
                 auth = RequestAuth(error=error)
+        if self._on_user is not None and isinstance(auth.user, User):
+            self._on_user(auth.user)
         environ[USER_KEY] = auth.user
         environ[ERROR_KEY] = auth.error
         token = _current.set(auth)
@@ -215,6 +243,8 @@ class GateMiddleware:
             result = self.app(environ, start_response)
         except AuthError as error:
             _current.reset(token)
+            if self._reporter is not None:
+                self._reporter.refused_user(error, auth.user)
             return error(environ, _restart(start_response, error))
         except BaseException:
             _current.reset(token)

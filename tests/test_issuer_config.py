@@ -75,7 +75,18 @@ def test_issuer_must_be_a_non_empty_string():
 def test_exactly_one_key_source(rsa_key):
     with pytest.raises(ConfigurationError, match=r"exactly one key source$"):
         Issuer("i", algorithms=["HS256"])
-    with pytest.raises(ConfigurationError, match=r"\(got secret, key\)"):
+    with pytest.raises(ConfigurationError, match=r"\(got key, jwks_url\)"):
+        Issuer("i", algorithms=["RS256"], key=rsa_key.public_key(), jwks_url="https://x.test/k")
+    with pytest.raises(ConfigurationError, match=r"one other\) \(got secret, key, jwks"):
+        Issuer(
+            "i",
+            algorithms=["HS256", "RS256"],
+            secret=SECRET,
+            key=rsa_key.public_key(),
+            jwks_url="https://x.test/k",
+        )
+    # A secret beside public keys needs algorithms of both kinds.
+    with pytest.raises(ConfigurationError, match="only when algorithms list both"):
         Issuer("i", algorithms=["RS256"], secret=SECRET, key=rsa_key.public_key())
 
 

@@ -28,6 +28,7 @@ EXPECTED = {
     "KeysUnavailable",
     "MissingToken",
     "QuerySource",
+    "RevocationUnavailable",
     "RevokedToken",
     "Source",
     "UntrustedIssuer",

@@ -21,6 +21,9 @@ def test_token_factory_fixture_mints_accepted_tokens(token_factory):
 def test_make_token_factory_builds_other_shapes(make_token_factory):
     assert make_token_factory("ES256", issuer="https://x.test/").issuer == "https://x.test/"
     assert make_token_factory("netlify").kid == "nf-ident"
+    assert make_token_factory("auth0", domain="t.eu.auth0.com").issuer == "https://t.eu.auth0.com/"
+    clerk = make_token_factory("clerk", azp="https://app.test")
+    assert clerk.claims()["azp"] == "https://app.test"
 
 
 def test_fixtures_give_fresh_keys_per_test(make_token_factory):

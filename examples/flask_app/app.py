@@ -35,6 +35,7 @@ from flask import Flask, abort, jsonify, redirect, render_template, request
 
 from jwtgate import ConfigurationError, require_auth, require_roles
 from jwtgate.flask import JWTGate, client_context, current_user, safe_next_url
+from jwtgate.netlify import HookResponse, IdentityEvent, IdentityHooks
 from jwtgate.settings import Settings, settings_of
 from jwtgate.testing import DEVELOPMENT_SECRET
 
@@ -183,10 +184,11 @@ def create_app(environ: Mapping[str, str] | None = None, *, development: bool = 
             "expires_at": user.expires_at,
         }
 
-    @app.get("/admin")
+    @app.get("/admin/", defaults={"section": ""}, strict_slashes=False)  # /admin too
+    @app.get("/admin/<path:section>")
     @require_roles("admin")
-    def admin_page() -> str:
-        return render_template("admin.html", comments=comments)
+    def admin_page(section: str) -> str:
+        return render_template("admin.html", comments=comments, section=section)
 
     @app.get("/api/admin")
     @require_roles("admin")
@@ -208,8 +210,8 @@ def create_app(environ: Mapping[str, str] | None = None, *, development: bool = 
         if mode != "development":
             abort(404)
         role = request.form.get("role", "")
-        roles = ("admin",) if role == "admin" else ()
-        email = "admin@example.com" if roles else "reader@example.com"
+        roles = (role,) if role in ("admin", "member") else ()
+        email = f"{roles[0] if roles else 'reader'}@example.com"
         response = redirect(safe_next_url(request.form.get("next")), 303)
         response.set_cookie(
             "nf_jwt",
@@ -242,7 +244,53 @@ def create_app(environ: Mapping[str, str] | None = None, *, development: bool = 
             while True:
                 ws.send(f"{current_user.subject}: {ws.receive()}")
 
+    add_members_area(app, environ)
     return app
+
+
+# --- Netlify parity: a members area gated by _redirects, and Identity's signup hook ---
+
+#: Signups with an address at this domain become members (COMPANY_DOMAIN).
+DEFAULT_COMPANY_DOMAIN = "example.com"
+
+
+def add_members_area(app: Flask, environ: Mapping[str, str]) -> None:
+    """``/members`` for the ``member`` role, ``/join``, and ``POST /hooks/identity``.
+
+    The rules of ``_redirects`` gate ``/admin/*`` and ``/members/*`` when the app
+    runs with ``JWTGATE_RULES_FILE=_redirects``; the views keep their own
+    ``@require_roles`` either way. Netlify Identity calls ``/hooks/identity``
+    (Identity → Notifications → Outgoing webhook) with a signature made with
+    the webhook's secret, ``IDENTITY_WEBHOOK_SECRET``; in development mode the
+    public development key stands in for it.
+    """
+    company = environ.get("COMPANY_DOMAIN", DEFAULT_COMPANY_DOMAIN)
+
+    @app.get("/members/", defaults={"page": "index"}, strict_slashes=False)  # /members too
+    @app.get("/members/<path:page>")
+    @require_roles(any_of=["member", "admin"])
+    def members(page: str) -> str:
+        return render_template("members.html", page=page)
+
+    @app.get("/join")
+    def join() -> str:
+        return render_template("join.html", company_domain=company)
+
+    secret = environ.get("IDENTITY_WEBHOOK_SECRET")
+    if secret is None and app.config["MODE"] == "development":
+        secret = DEVELOPMENT_SECRET
+    if secret is None:
+        return
+    hooks = IdentityHooks(secret)
+
+    @hooks.on("signup")
+    def signup(event: IdentityEvent) -> HookResponse:
+        """New users with a company address get the member role."""
+        if (event.email or "").lower().endswith("@" + company.lower()):
+            return event.accept(roles=[*event.roles, "member"])
+        return event.accept()
+
+    app.add_url_rule("/hooks/identity", view_func=hooks.flask_view(), methods=["POST"])
 
 
 def main(argv: list[str] | None = None) -> int:

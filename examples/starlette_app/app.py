@@ -1,5 +1,10 @@
 """The example as a Starlette app: a public page, /api/me, /api/admin and a websocket echo.
 
+Also, as on Netlify: ``_redirects`` gates ``/admin/*`` and ``/members/*`` by
+role (the ``/join`` page, with 403 or 401, for everyone else), and
+``POST /hooks/identity`` takes Netlify Identity's signed events: a signup with
+a company address becomes a member (see ``identity.py``).
+
 Run it in development mode (it trusts the PUBLIC development secret; never
 deploy it like that)::
 
@@ -31,8 +36,10 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from jwtgate import User, require_auth, require_roles
+from jwtgate.netlify import redirect_rules
 from jwtgate.starlette import gate_middleware
 
+from .identity import RULES_FILE, identity_hooks
 from .settings import build_gate, user_json
 
 logger = logging.getLogger("examples.starlette_app")
@@ -86,13 +93,29 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     yield
 
 
+async def page(request: Request) -> HTMLResponse:
+    """/admin/*, /members/* and /join: the _redirects rules decide who sees which."""
+    who = html.escape(request.user.display_name) if request.user.is_authenticated else "stranger"
+    title = html.escape(request.url.path)
+    body = f"<!doctype html><title>{title}</title><h1>{title}</h1><p>Hello, {who}.</p>"
+    return HTMLResponse(body)
+
+
+routes = [
+    Route("/", home),
+    Route("/api/me", me),
+    Route("/api/admin", admin),
+    WebSocketRoute("/ws/echo", echo),
+    Route("/join", page),
+    Route("/admin/{rest:path}", page),
+    Route("/members/{rest:path}", page),
+]
+hooks = identity_hooks()
+if hooks is not None:
+    routes.append(Route("/hooks/identity", hooks.asgi, methods=["POST"]))
+
 app = Starlette(
-    routes=[
-        Route("/", home),
-        Route("/api/me", me),
-        Route("/api/admin", admin),
-        WebSocketRoute("/ws/echo", echo),
-    ],
-    middleware=[gate_middleware(gate)],
+    routes=routes,
+    middleware=[gate_middleware(gate, rules=redirect_rules(RULES_FILE.read_text()))],
     lifespan=lifespan,
 )

@@ -27,7 +27,17 @@ _CURVES: dict[str, ec.EllipticCurve] = {
     "ES384": ec.SECP384R1(),
     "ES512": ec.SECP521R1(),
 }
-_SHAPES = ("generic", "netlify", "privy")
+_SHAPES = (
+    "generic",
+    "netlify",
+    "privy",
+    "auth0",
+    "cognito",
+    "keycloak",
+    "firebase",
+    "supabase",
+    "clerk",
+)
 _KEY_OPTIONS = frozenset({"secret", "key", "jwks_url", "discovery"})
 
 
@@ -86,6 +96,7 @@ class TokenFactory:
         key: Any = None,
         kid: str | None = None,
         _shape: str = "generic",
+        _params: Mapping[str, Any] | None = None,
     ) -> None:
         if algorithm not in SUPPORTED:
             raise ConfigurationError(f"algorithm: {algorithm!r} is not supported")
@@ -101,6 +112,7 @@ class TokenFactory:
             key = key.encode()
         self.signing_key = key if key is not None else generate_key(algorithm)
         self._shape = _shape
+        self._params: Mapping[str, Any] = dict(_params or {})
 
     # --- provider shapes -----------------------------------------------------------
 
@@ -124,11 +136,155 @@ class TokenFactory:
 
     @classmethod
     def privy(
-        cls, *, app_id: str = "test-app", clock: Callable[[], float] | None = None
+        cls,
+        *,
+        app_id: str = "test-app",
+        token: str = "identity",
+        clock: Callable[[], float] | None = None,
     ) -> TokenFactory:
-        """Privy identity tokens: ES256, iss "privy.io", aud the app id, and
-        ``custom_metadata``/``linked_accounts`` as JSON strings."""
-        return cls("ES256", issuer="privy.io", audience=app_id, clock=clock, _shape="privy")
+        """Privy tokens: ES256, iss "privy.io", aud the app id. Identity tokens (the
+        default) carry ``custom_metadata``/``linked_accounts`` as JSON strings (roles go
+        in ``custom_metadata.roles``); ``token="access"`` ones a session id ``sid``."""
+        if token not in ("identity", "access"):
+            raise ConfigurationError('token: "identity" or "access"')
+        return cls(
+            "ES256",
+            issuer="privy.io",
+            audience=app_id,
+            clock=clock,
+            _shape="privy",
+            _params={"token": token},
+        )
+
+    @classmethod
+    def auth0(
+        cls,
+        domain: str = "example.us.auth0.com",
+        *,
+        audience: str = "https://api.example.com",
+        client_id: str = "Xk3QwRtY8uIo1pAsDfGh2jKlZx9cVbNm",
+        clock: Callable[[], float] | None = None,
+    ) -> TokenFactory:
+        """Auth0 access tokens for an API: RS256, ``iss`` ``https://{domain}/``, ``aud``
+        the API and the userinfo URL, ``azp`` the client; roles go in ``permissions``.
+        ``issuer_config(jwks_url=...)`` is the auth0 preset."""
+        return cls(
+            "RS256",
+            issuer=f"https://{domain}/",
+            audience=audience,
+            roles_claim="permissions",
+            clock=clock,
+            _shape="auth0",
+            _params={"domain": domain, "audience": audience, "client_id": client_id},
+        )
+
+    @classmethod
+    def cognito(
+        cls,
+        region: str = "eu-west-1",
+        user_pool_id: str = "eu-west-1_Example01",
+        *,
+        client_id: str = "4example1client2id3abc",
+        token_use: str = "access",
+        clock: Callable[[], float] | None = None,
+    ) -> TokenFactory:
+        """Cognito user pool tokens: RS256 without ``typ``; access tokens carry
+        ``client_id`` and no ``aud``, ID tokens (``token_use="id"``) ``aud``; roles go
+        in ``cognito:groups``. ``issuer_config(jwks_url=...)`` is the cognito preset."""
+        return cls(
+            "RS256",
+            issuer=f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}",
+            audience=client_id if token_use == "id" else None,
+            roles_claim="cognito:groups",
+            clock=clock,
+            _shape="cognito",
+            _params={
+                "region": region,
+                "user_pool_id": user_pool_id,
+                "client_id": client_id,
+                "token_use": token_use,
+            },
+        )
+
+    @classmethod
+    def keycloak(
+        cls,
+        realm_url: str = "https://sso.example.com/realms/example",
+        *,
+        client_id: str = "example-api",
+        azp: str = "example-app",
+        clock: Callable[[], float] | None = None,
+    ) -> TokenFactory:
+        """Keycloak access tokens (payload ``typ`` "Bearer") whose ``aud`` holds
+        ``client_id`` (an audience mapper); roles go in
+        ``resource_access[client_id].roles``. ``issuer_config(jwks_url=...)`` is the
+        keycloak preset."""
+        return cls(
+            "RS256",
+            issuer=realm_url,
+            audience=client_id,
+            clock=clock,
+            _shape="keycloak",
+            _params={"realm_url": realm_url, "client_id": client_id, "azp": azp},
+        )
+
+    @classmethod
+    def firebase(
+        cls, project_id: str = "example-project", *, clock: Callable[[], float] | None = None
+    ) -> TokenFactory:
+        """Firebase ID tokens: RS256, ``iss`` ``https://securetoken.google.com/{project}``,
+        ``aud`` the project, ``auth_time`` and ``user_id``; roles go in the custom claim
+        ``roles``. ``issuer_config(jwks_url=...)`` is the firebase preset."""
+        return cls(
+            "RS256",
+            issuer=f"https://securetoken.google.com/{project_id}",
+            audience=project_id,
+            clock=clock,
+            _shape="firebase",
+            _params={"project_id": project_id},
+        )
+
+    @classmethod
+    def supabase(
+        cls,
+        project_url: str = "https://example.supabase.co",
+        *,
+        algorithm: str = "ES256",
+        clock: Callable[[], float] | None = None,
+    ) -> TokenFactory:
+        """Supabase Auth access tokens: ES256 (a project's default signing key; HS256
+        with ``key=`` the legacy JWT secret), ``iss`` ``{project_url}/auth/v1``, ``aud``
+        "authenticated"; roles go in ``app_metadata.roles``.
+        ``issuer_config(jwks_url=...)`` is the supabase preset."""
+        return cls(
+            algorithm,
+            issuer=f"{project_url.rstrip('/')}/auth/v1",
+            audience="authenticated",
+            roles_claim="app_metadata.roles",
+            clock=clock,
+            _shape="supabase",
+            _params={"project_url": project_url},
+        )
+
+    @classmethod
+    def clerk(
+        cls,
+        issuer_url: str = "https://clerk.example.com",
+        *,
+        azp: str = "https://example.com",
+        clock: Callable[[], float] | None = None,
+    ) -> TokenFactory:
+        """Clerk session tokens (v2): RS256, ``iss`` the Frontend API URL, ``azp`` the
+        app's origin, no ``aud``; ``roles=["org:admin"]`` becomes the organization role
+        ``o.rol``. ``issuer_config(jwks_url=...)`` is the clerk preset."""
+        return cls(
+            "RS256",
+            issuer=issuer_url,
+            audience=None,
+            clock=clock,
+            _shape="clerk",
+            _params={"issuer_url": issuer_url, "azp": azp},
+        )
 
     # --- keys ----------------------------------------------------------------------
 
@@ -169,19 +325,40 @@ class TokenFactory:
         """A JWKS holding the verification key, as an issuer would publish it."""
         return {"keys": [self.public_jwk()]}
 
+    def certificate_map(self) -> dict[str, str]:
+        """``{kid: PEM certificate}``: the key as Google publishes Firebase's (self-signed).
+
+        Asymmetric factories only."""
+        import datetime
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.x509.oid import NameOID
+
+        if isinstance(self.signing_key, bytes):
+            raise ConfigurationError("certificate_map: an HMAC secret has no certificate")
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "jwtgate test key")])
+        start = datetime.datetime.fromtimestamp(self.clock(), datetime.UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start - datetime.timedelta(days=1))
+            .not_valid_after(start + datetime.timedelta(days=7))
+            # Ed25519 signs without a separate hash.
+            .sign(self.signing_key, None if self.algorithm == "EdDSA" else hashes.SHA256())
+        )
+        pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
+        return {self.kid: pem}
+
     def issuer_config(self, **overrides: Any) -> Issuer:
         """An ``Issuer`` that trusts this factory's key, with no network."""
-        if self._shape == "netlify":
-            from ..presets import netlify
+        if self._shape != "generic":
+            from .shapes import preset
 
-            return netlify(jwt_secret=self.secret, **overrides)
-        if self._shape == "privy":
-            from ..presets import privy
-
-            app_id = self.audience or ""
-            if "jwks_url" in overrides:
-                return privy(app_id, **overrides)
-            return privy(app_id, verification_key=self.public_pem(), **overrides)
+            return preset(self, overrides)
         options: dict[str, Any] = {
             "algorithms": [self.algorithm],
             "audience": self.audience,
@@ -222,9 +399,7 @@ class TokenFactory:
         """The payload ``token()`` would sign. ``not_before`` is seconds from now."""
         now = int(self.clock())
         payload: dict[str, Any] = {}
-        if self._shape == "netlify":
-            payload.update(aud="", app_metadata={"provider": "email"}, user_metadata={})
-        else:
+        if self._shape != "netlify":
             payload["iat"] = now
             if self.issuer is not None:
                 payload["iss"] = self.issuer
@@ -236,12 +411,12 @@ class TokenFactory:
             payload["exp"] = now + int(expires_in)
         if not_before is not None:
             payload["nbf"] = now + int(not_before)
-        if self._shape == "privy":
-            payload["sid"] = secrets.token_hex(8)
-            for name in ("custom_metadata", "linked_accounts"):
-                value = claims.pop(name, {} if name == "custom_metadata" else [])
-                payload[name] = value if isinstance(value, str) else json.dumps(value)
-        if roles is not None:
+        placed = False
+        if self._shape != "generic":
+            from .shapes import fill_claims
+
+            placed = fill_claims(self, payload, None if roles is None else list(roles), claims)
+        if roles is not None and not placed:
             _set_path(payload, self.roles_claim, list(roles))
         payload.update(claims)
         return payload
@@ -271,7 +446,10 @@ class TokenFactory:
         """Sign any payload, however wrong, with this factory's key (or ``key``) and ``kid``."""
         # Encoded here rather than with jwt.encode, which refuses the odd headers and
         # claims (a numeric kid, a list as iss …) that tests need to send.
-        header = {"alg": self.algorithm, "typ": "JWT", "kid": self.kid, **(headers or {})}
+        from .shapes import header_for
+
+        header = {"alg": self.algorithm, **header_for(self._shape), "kid": self.kid}
+        header.update(headers or {})
         signing_input = f"{_b64(_json(header))}.{_b64(_json(dict(payload)))}"
         signature = get_default_algorithms()[self.algorithm].sign(
             signing_input.encode(), key if key is not None else self.signing_key

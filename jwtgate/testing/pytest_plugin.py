@@ -16,21 +16,24 @@ import pytest
 if TYPE_CHECKING:
     from .factory import TokenFactory
 
+_PROVIDERS = ("netlify", "privy", "auth0", "cognito", "keycloak", "firebase", "supabase", "clerk")
+
 
 @pytest.fixture
 def make_token_factory() -> Callable[..., TokenFactory]:
     """Build a ``TokenFactory``: ``make_token_factory("ES256", issuer=..., audience=...)``.
 
-    ``make_token_factory("netlify")`` and ``make_token_factory("privy", app_id=...)``
-    give the provider shapes.
+    A provider's name gives its shape: ``make_token_factory("netlify")``,
+    ``make_token_factory("privy", app_id=...)``, ``"auth0"``, ``"cognito"``,
+    ``"keycloak"``, ``"firebase"``, ``"supabase"``, ``"clerk"`` (the keyword
+    arguments of the ``TokenFactory`` class method of that name).
     """
     from .factory import TokenFactory
 
     def make(algorithm: str = "RS256", **kwargs: Any) -> TokenFactory:
-        if algorithm == "netlify":
-            return TokenFactory.netlify(**kwargs)
-        if algorithm == "privy":
-            return TokenFactory.privy(**kwargs)
+        if algorithm in _PROVIDERS:
+            shaped: TokenFactory = getattr(TokenFactory, algorithm)(**kwargs)
+            return shaped
         return TokenFactory(algorithm, **kwargs)
 
     return make

@@ -90,6 +90,20 @@ class AdminView(View):
         return JsonResponse({"admin": request.jwt_user.subject, "view": "class"})  # type: ignore[attr-defined]
 
 
+def page(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """Where path rules send requests: what Django routed, and the query it parsed."""
+    return JsonResponse(
+        {
+            "path": request.path,
+            "path_info": request.path_info,
+            "meta_path_info": request.META["PATH_INFO"],
+            "query": request.META["QUERY_STRING"],
+            "get": request.GET.dict(),
+            "rule": getattr(getattr(request, "jwt_rule", None), "status", None),
+        }
+    )
+
+
 urlpatterns = [
     path("", public),
     path("me", me),
@@ -102,4 +116,6 @@ urlpatterns = [
     path("owner-only", owner_only),
     path("session-post", session_post),
     path("class-admin", AdminView.as_view()),
+    path("page/<path:rest>", page),
+    path("join", page),
 ]
