@@ -248,9 +248,12 @@ _DECORATOR_SIGNATURE: Final = inspect.Signature(
     [inspect.Parameter("func", inspect.Parameter.POSITIONAL_ONLY)]
 )
 
-#: Let only verified users in: ``@require_auth`` or ``@require_auth()``; in FastAPI,
-#: ``Depends(require_auth)`` gives the ``User`` (as ``jwtgate.fastapi.current_user``).
 require_auth: Final = Requirement((), None)
+"""Let only verified users in: ``@require_auth`` or ``@require_auth()``.
+
+In FastAPI, ``Depends(require_auth)`` gives the verified ``User``, as
+``jwtgate.fastapi.current_user`` does.
+"""
 
 _requirements: dict[tuple[tuple[str, ...], tuple[str, ...] | None], Requirement] = {}
 

@@ -13,6 +13,10 @@ In the OpenAPI document they appear as security schemes, so the "Authorize"
 button of ``/docs`` works: an HTTP bearer scheme, and with ``install(app,
 gate)`` (or ``document(app, gate)``) one scheme per configured source,
 ``apiKey`` schemes for cookies and custom headers.
+
+``jwtgate.require_auth`` and ``jwtgate.require_roles(...)`` work in
+``Depends`` too: the signature FastAPI reads on them names the dependency
+here (``dependency_signature``), which FastAPI then solves beneath them.
 """
 
 from __future__ import annotations
