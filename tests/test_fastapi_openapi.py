@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import pytest
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Security
+from fastapi.security import APIKeyHeader
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 
@@ -26,6 +27,7 @@ from jwtgate.testing import TokenFactory
 
 TOKENS = TokenFactory("HS256")
 SOURCES = {"jwt_bearer": "bearer", "jwt_cookie_session": "cookie:session"}
+api_key = APIKeyHeader(name="x-api-key")  # an app's own scheme beside jwtgate's
 
 
 def make_app() -> FastAPI:
@@ -206,3 +208,47 @@ def test_every_documented_requirement_gets_in_and_less_is_refused(client, schema
         if None not in alternatives:
             assert client.get(path).status_code == 401, path
     assert checked == 36  # every requirement of the 11 protected operations above
+
+
+def test_other_schemes_are_kept_and_an_optional_user_beside_them_is_not_optional():
+    app = FastAPI()
+    install(app, Gate(issuers=[TOKENS.issuer_config()]))
+
+    @app.get("/keyed")
+    async def keyed(key: Annotated[str, Depends(api_key)]) -> dict[str, Any]:
+        return {}
+
+    @app.get("/keyed-maybe")
+    async def keyed_maybe(
+        key: Annotated[str, Depends(api_key)],
+        user: Annotated[User | None, Depends(optional_user)],
+    ) -> dict[str, Any]:
+        return {}
+
+    @app.get("/scoped")
+    async def scoped(
+        user: Annotated[User, Security(require_roles(any_of=["a", "b"]), scopes=["read"])],
+    ) -> dict[str, Any]:
+        return {}
+
+    schema = TestClient(app).get("/openapi.json").json()
+    validate(schema)
+
+    assert security(schema, "/keyed") == [{"APIKeyHeader": []}]
+    assert security(schema, "/keyed-maybe") == [{"APIKeyHeader": []}, {"jwt_bearer": []}]
+    assert security(schema, "/scoped") == [
+        {"jwt_bearer": ["read", "a"]},
+        {"jwt_bearer": ["read", "b"]},
+    ]
+
+
+def test_an_operation_whose_route_is_not_found_is_read_as_needing_a_user():
+    from jwtgate.fastapi import SCHEME_NAME, _rewrite
+
+    schema: dict[str, Any] = {
+        "components": {"securitySchemes": {SCHEME_NAME: {"type": "http"}}},
+        "paths": {"/elsewhere": {"get": {"security": [{SCHEME_NAME: []}]}}},
+    }
+    _rewrite(schema, {"jwt_bearer": {"type": "http", "scheme": "bearer"}}, {})
+
+    assert schema["paths"]["/elsewhere"]["get"]["security"] == [{"jwt_bearer": []}]

@@ -1,5 +1,7 @@
 """One app, twice: a plain WSGI app for gunicorn and a Starlette app for uvicorn.
 
+(And ``asgi_wrapped``: the Starlette app inside ``GateMiddleware``, no exception handler.)
+
 Both trust the Netlify-style secret in ``REPEATED_SECRET`` and read tokens from
 ``Authorization: Bearer``, the ``nf_jwt`` cookie and the ``privy-id-token``
 header. ``/`` is public and says who asked; ``/me`` needs a user (GET, or POST
@@ -70,3 +72,22 @@ def asgi() -> Any:
         routes=[Route("/", who), Route("/me", me, methods=["GET", "POST"])],
         middleware=[gate_middleware(_gate())],
     )
+
+
+def asgi_wrapped() -> Any:
+    """The Starlette app wrapped from outside, with no exception handler registered."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from jwtgate.asgi import GateMiddleware
+
+    async def who(request: Request) -> JSONResponse:
+        return JSONResponse(_who())
+
+    @require_auth
+    async def me(request: Request) -> JSONResponse:
+        return JSONResponse(_who())
+
+    return GateMiddleware(Starlette(routes=[Route("/", who), Route("/me", me)]), _gate())

@@ -205,3 +205,18 @@ def test_tokens_never_appear_in_the_answers(servers):
                 for token in (ADA, BOB):
                     assert token not in json.dumps(body)
                     assert token not in (challenge or "")
+
+
+def test_a_starlette_app_wrapped_from_outside_refuses_cleanly_under_uvicorn():
+    """Starlette's outermost layer turns the AuthError into a 500 and raises it on: the
+    middleware around it answers the refusal instead, and uvicorn logs no exception."""
+    factory = "tests.integration.repeated_header_apps:asgi_wrapped"
+    with uvicorn(factory, REPEATED_SECRET=SECRET) as server:
+        refused = raw_request(server, "GET", "/me", [])
+        admitted = raw_request(server, "GET", "/me", [("Authorization", f"Bearer {ADA}")])
+
+    assert refused == refusal(401, "missing_token", "Authentication is required")
+    assert admitted == user("ada")
+    log = "".join(server.log)
+    assert "Exception in ASGI application" not in log
+    assert "Traceback" not in log
