@@ -12,6 +12,9 @@ before the app sees them) and by uvicorn (ASGI: the app sees each field). The an
   schemes, are 400 ``invalid_request`` (RFC 6750 §3.1), the same message everywhere.
 - A custom token header sent twice with two different values is 400 too; and the
   same-origin check reads a repeated ``Origin`` the same way under both servers.
+
+Beside them, a Starlette app wrapped in the middleware from outside, under uvicorn:
+its refusal is the standard 401, not Starlette's 500.
 """
 
 from __future__ import annotations
