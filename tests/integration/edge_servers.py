@@ -199,3 +199,53 @@ def uvicorn_until_exit(factory: str, **env: str) -> tuple[int | None, str]:
         assert process.stderr is not None
         process.stderr.close()
     return code, "".join(lines.seen)
+
+
+@contextmanager
+def uvicorn(
+    factory: str, ready_path: str = "/", ready_status: int = 200, **env: str
+) -> Iterator[Server]:
+    """uvicorn serving ``factory`` (``module:function`` returning the app).
+
+    It is ready when ``ready_path`` answers ``ready_status``.
+    """
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            factory,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=_environment(**env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    lines = _Lines(process)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        found = lines.wait_for(
+            re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)"), deadline
+        )
+        if found is None:
+            raise RuntimeError("uvicorn did not start:\n" + "".join(lines.seen))
+        server = Server(int(found.group(1)), process, lines.seen)
+        while server.request(path=ready_path)[0] != ready_status:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("uvicorn did not answer:\n" + "".join(lines.seen))
+            time.sleep(0.05)
+        yield server
+    finally:
+        stop(process)
+        lines.thread.join(timeout=STOP_TIMEOUT)
+        lines.drain()
+        assert process.stderr is not None
+        process.stderr.close()
