@@ -72,7 +72,7 @@ def _roles(setting: str, default: str) -> Field:
     return Field(
         setting,
         "roles_claim",
-        f"where the roles are: a claim path, or several (default {default})",
+        f"where the roles are: a claim path, or several (default: {default})",
         "roles",
         flags=("--roles-claim",),
     )
@@ -158,7 +158,13 @@ PRESET_SETTINGS: tuple[PresetSettings, ...] = (
                 required=True,
                 flags=("--audience",),
             ),
-            _roles("JWTGATE_AUTH0_ROLES_CLAIM", "permissions only"),
+            Field(
+                "JWTGATE_AUTH0_ROLES_CLAIM",
+                "roles_claim",
+                "a namespaced claim of roles (an Action's), read besides permissions",
+                "roles",
+                flags=("--roles-claim",),
+            ),
             _jwks_url("JWTGATE_AUTH0_JWKS_URL", "the tenant's"),
         ),
     ),

@@ -379,22 +379,19 @@ class Settings:
         from .presets import UNCHECKED
 
         key = field.setting
-        value = self._raw(key)
-        if value is UNCHECKED or (
-            isinstance(value, str) and value.strip().lower() == UNCHECKED_VALUE
-        ):
-            if not field.skippable:
-                raise ConfigurationError(
-                    f"{self.name(key)}: cannot be {UNCHECKED_VALUE}; give {field.meaning}"
-                )
-            return UNCHECKED
-        values = self.strings(key)
-        if values is not None and any(v.strip().lower() == UNCHECKED_VALUE for v in values):
+        values = [UNCHECKED_VALUE] if self._raw(key) is UNCHECKED else self.strings(key)
+        if values is None or all(v.strip().lower() != UNCHECKED_VALUE for v in values):
+            return values
+        if len(values) > 1:
             raise ConfigurationError(
                 f"{self.name(key)}: {UNCHECKED_VALUE} stands alone (it turns the check off); "
                 "give it alone, or only the values to accept"
             )
-        return values
+        if not field.skippable:
+            raise ConfigurationError(
+                f"{self.name(key)}: cannot be {UNCHECKED_VALUE}; give {field.meaning}"
+            )
+        return UNCHECKED
 
     def _generic(self, *, beside_netlify: bool) -> Issuer | None:
         given = self.configured(_KEY_SOURCES)
