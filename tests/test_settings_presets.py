@@ -706,3 +706,19 @@ def test_labels_name_flags_in_preset_errors():
     )
     with pytest.raises(ConfigurationError, match=r"^--issuer: must be an https:// URL"):
         settings.gate()
+
+
+def test_flask_refuses_preset_settings_beside_a_gate_it_was_given():
+    from flask import Flask
+
+    from jwtgate.flask import JWTGate
+
+    app = Flask(__name__)
+    app.config.update(AUTH0)
+    gate = Gate(issuers=[TokenFactory.netlify().issuer_config()])
+    with pytest.raises(ConfigurationError) as found:
+        JWTGate(app, gate)
+    assert str(found.value) == (
+        "JWTGate: a Gate was passed and issuer settings are configured "
+        "(JWTGATE_AUTH0_DOMAIN, JWTGATE_AUTH0_AUDIENCE): use one or the other"
+    )
