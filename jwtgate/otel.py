@@ -129,7 +129,7 @@ class OpenTelemetryObserver(Observer):
         self._rules = meter.create_counter(
             "jwtgate.rule.decisions",
             unit="{decision}",
-            description="Path rule decisions, by rule pattern and decision",
+            description="Path rule decisions, by rule (its line or position) and decision",
         )
 
     # --- metrics ---------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Needs the ``prometheus`` extra (``prometheus-client``).
 Every label comes from a bounded set (configured issuer names, RFC 6750
-error codes, reasons, outcomes, configured rule patterns), and each is
+error codes, reasons, outcomes, rules' lines or positions), and each is
 capped besides (``BoundedLabel``): never a token, a subject or a path.
 
 Metrics (``prefix`` defaults to ``jwtgate``):
@@ -122,7 +122,7 @@ class PrometheusObserver(Observer):
         )
         self._rules = Counter(
             f"{prefix}_rule_decisions",
-            "Path rule decisions, by rule pattern and decision",
+            "Path rule decisions, by rule (its line or position) and decision",
             ["rule", "decision"],
             registry=registry,
         )
