@@ -140,6 +140,9 @@ def test_asgi_reports_each_decision_and_nothing_else(tokens):
     preflight = [("origin", "https://a.test"), ("access-control-request-method", "POST")]
     run(app, http_scope(preflight, method="OPTIONS", path="/members/4711"))
     assert observer.decisions == []
+    denied = run(app, http_scope(path="/members/4711", kind="websocket"))
+    assert denied.messages[-1] == {"type": "websocket.close", "code": 1008}
+    assert observer.decisions == [("line 9", "unauthorized")]
 
 
 def test_rules_written_in_code_are_named_by_position(tokens):
@@ -230,3 +233,26 @@ def test_django_reports_each_decision(tokens):
         assert client.get("/page/ops/4711").status_code == 403
         assert client.get("/page/free/4711").status_code == 200
     assert observer.decisions == [("rule 1", "redirect"), ("rule 2", "forbidden")]
+
+
+def test_the_observers_stay_bounded_whatever_they_are_told(meters):
+    # A subclass or a huge table may report many rules: labels stay bounded, counts exact.
+    registry = CollectorRegistry()
+    prometheus = PrometheusObserver(registry=registry)
+    provider, reader = meters
+    otel = OpenTelemetryObserver(meter_provider=provider, spans=False)
+    for n in range(1500):
+        for observer in (prometheus, otel):
+            observer.rule_decided(rule=f"rule {n}", decision="allow")
+    found = samples(generate_latest(registry).decode())
+    counted = {
+        labels: count
+        for (name, labels), count in found.items()
+        if name == "jwtgate_rule_decisions_total"
+    }
+    assert sum(counted.values()) == 1500
+    assert len(counted) == 101  # 100 rules, then "other"
+    assert counted[frozenset({("rule", "other"), ("decision", "allow")})] == 1400
+    otel_points = points(reader)["jwtgate.rule.decisions"]
+    assert sum(count for _, count in otel_points) == 1500
+    assert len(otel_points) == 101
