@@ -1,5 +1,11 @@
 """The core's cost per request: cache hit, cache miss against PyJWT, memory per cached token.
 
+The memory part measures, with ``tracemalloc``, the bytes the cache keeps per
+token for plain claims and for hostile ones (a Netlify token under 8 KiB
+whose ``user_metadata`` holds 1,900 empty objects), beside the bytes the
+cache's budget counts for them (``Gate.cached_bytes``), and shows that
+``cache_bytes`` bounds the hostile case.
+
 Run: ``python benchmarks/bench_core.py`` (add ``--quick`` for a short run).
 Cases run interleaved in one process (repetition 1 of every case, then
 repetition 2 …) and each figure is the median of the repetitions, so the
@@ -98,15 +104,28 @@ def bench_algorithm(algorithm: str, repeats: int, target: float) -> dict[str, fl
     return result
 
 
-def bytes_per_cached_token(count: int, cache_size: int | None = None) -> tuple[float, int, int]:
-    """Memory the cache holds per token after ``count`` distinct tokens, and its length.
+def hostile_claims() -> dict[str, object]:
+    """A 7.8 KiB Netlify token whose user-editable ``user_metadata`` is 1,900 empty objects."""
+    return {"user_metadata": {"tags": [{}] * 1900}}
 
-    With ``cache_size`` below ``count`` this shows the bound: the cache keeps at
-    most ``cache_size`` tokens however many it is shown.
+
+def bytes_per_cached_token(
+    count: int,
+    cache_size: int | None = None,
+    claims: Callable[[], dict[str, object]] = realistic_claims,
+    cache_bytes: int | None = None,
+) -> tuple[float, float, int, int, int]:
+    """Memory the cache holds per token after ``count`` distinct tokens.
+
+    Returns the bytes measured per cached token, the bytes the byte budget
+    counts per token, the token's length, the most tokens held at once and
+    the total measured bytes. With ``cache_size`` (or ``cache_bytes``) below
+    what ``count`` tokens need this shows the bound.
     """
     tokens = TokenFactory("HS256", clock=lambda: NOW)
-    minted = [tokens.token(sub=f"user-{i:07d}", **realistic_claims()) for i in range(count)]
-    gate = Gate(issuers=[tokens.issuer_config()], cache_size=cache_size or count)
+    minted = [tokens.token(sub=f"user-{i:07d}", **claims()) for i in range(count)]
+    options = {} if cache_bytes is None else {"cache_bytes": cache_bytes}
+    gate = Gate(issuers=[tokens.issuer_config()], cache_size=cache_size or count, **options)
     views = [{"Authorization": f"Bearer {t}"} for t in minted]
     gc.collect()
     tracemalloc.start()
@@ -118,7 +137,14 @@ def bytes_per_cached_token(count: int, cache_size: int | None = None) -> tuple[f
     gc.collect()
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    return (after - before) / gate.cache_size, len(minted[0]), largest
+    held = gate.cache_size
+    return (
+        (after - before) / held,
+        gate.cached_bytes / held,
+        len(minted[0]),
+        largest,
+        after - before,
+    )
 
 
 def main() -> None:
@@ -144,16 +170,35 @@ def main() -> None:
         )
     print()
     for cached in sorted({10_000, count}):
-        per_token, chars, largest = bytes_per_cached_token(cached)
+        per_token, counted, chars, largest, _total = bytes_per_cached_token(cached)
         print(
             f"memory: {per_token:,.0f} bytes per cached token with {cached:,} distinct "
-            f"{chars}-char HS256 tokens cached (token text included)"
+            f"{chars}-char HS256 tokens cached (token text included); the byte budget "
+            f"counts {counted:,.0f} ({counted / per_token:.2f}×)"
         )
     bound = count // 10
-    per_token, _chars, largest = bytes_per_cached_token(count // 5, cache_size=bound)
+    per_token, _counted, _chars, largest, _total = bytes_per_cached_token(
+        count // 5, cache_size=bound
+    )
     print(
         f"bound: {count // 5:,} distinct tokens through a gate with cache_size={bound:,}: "
         f"the cache never held more than {largest:,} ({per_token:,.0f} bytes each)"
+    )
+    hostile = 500 if args.quick else 2_000
+    per_token, counted, chars, largest, _total = bytes_per_cached_token(
+        hostile, claims=hostile_claims, cache_bytes=1 << 40
+    )
+    print(
+        f"hostile: {per_token:,.0f} bytes per cached {chars}-char token of 1,900 empty "
+        f"objects (no byte budget); the budget counts {counted:,.0f} ({counted / per_token:.2f}×); "
+        f"10,000 of them would hold {per_token * 10_000 / 2**30:.2f} GiB"
+    )
+    per_token, counted, _chars, largest, total = bytes_per_cached_token(
+        hostile, claims=hostile_claims
+    )
+    print(
+        f"hostile, default cache_bytes (64 MiB): {hostile:,} distinct such tokens, the cache "
+        f"held at most {largest:,} of them, {total / 2**20:.1f} MiB measured"
     )
 
 

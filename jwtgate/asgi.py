@@ -215,13 +215,12 @@ class GateMiddleware:
             from .rules_asgi import RulesApp
 
             self.app = RulesApp(app, self.rules, gate._reporter)
-        self._memo: CredentialMemo[_Entry] = CredentialMemo(MEMO_SIZE)
+        self._memo: CredentialMemo[_Entry] = CredentialMemo(MEMO_SIZE, gate=gate)
         self._entries = self._memo.entries
         # Gate.still_valid, inlined below (its method call cost 0.15 µs of a cache hit):
-        # the gate's cache holds this very user, unexpired, and it is not revoked.
-        self._cached = gate._cache._entries.get
-        self._clock = gate._clock
-        self._is_revoked = gate._is_revoked_on_loop  # never blocks the event loop
+        # the gate's cache holds this very user, unexpired, and it is not revoked; the
+        # revocation check one that never blocks the event loop.
+        self._cached, self._clock, self._is_revoked = gate.hit_check(on_loop=True)
         self._wanted, self._key = _key_plan(gate)
         self._csrf = gate.cookie_csrf
         # With an observer: cache hits counted inline, each request's user handed over.

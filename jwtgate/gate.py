@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .cache import ClaimsCache
+from .cache import ClaimsCache, HitCheck
 from .csrf import CSRFPolicy
 from .errors import (
     AuthError,
@@ -24,7 +24,16 @@ from .issuer import Issuer
 from .jws import DEFAULT_MAX_DEPTH, parse
 from .keys import KeySource
 from .logs import fingerprint, logger
-from .sources import BearerSource, CookieSource, MappingView, RequestView, Source, parse_source
+from .sizes import entry_size
+from .sources import (
+    BearerSource,
+    CookieSource,
+    MappingView,
+    QuerySource,
+    RequestView,
+    Source,
+    parse_source,
+)
 from .user import User
 
 if TYPE_CHECKING:
@@ -34,10 +43,17 @@ if TYPE_CHECKING:
 __all__ = ["Gate"]
 
 DEFAULT_MAX_TOKEN_BYTES = 8192
-#: The longest header value (or query string) a source may read: big enough for a
-#: browser's whole Cookie header, small enough that no request makes the gate scan
-#: megabytes. Servers cap headers too (gunicorn 8 KiB a field, h11 64 KiB in all).
+#: The claims cache's byte budget: 10,000 typical tokens fit well within it (about 5 KiB
+#: each as estimated), while tokens made of thousands of tiny JSON objects cannot make
+#: the cache hold more than this.
+DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
+#: The longest value a source may read for a token: an Authorization or custom header,
+#: the query string, one cookie's value. Servers cap headers too (gunicorn 8 KiB a
+#: field by default, h11 64 KiB in all).
 DEFAULT_MAX_HEADER_BYTES = 16_384
+#: The longest Cookie header (all of them together) a cookie source scans: a site's
+#: unrelated cookies may well pass 16 KiB, but no browser sends more than this.
+DEFAULT_MAX_COOKIE_HEADER_BYTES = 65_536
 
 
 class _NeedsRefresh(Exception):
@@ -56,7 +72,9 @@ class Gate:
     that has none). A token's ``iss`` picks its issuer; a token without ``iss``
     goes to the issuer built with ``issuer=None``, if any. Verified users
     are cached by token for at most ``cache_ttl`` seconds and never past the
-    token's ``exp``.
+    token's ``exp``. ``cache_bytes`` (64 MiB) bounds the cache's estimated
+    memory as ``cache_size`` bounds its entries (see ``jwtgate.sizes``); each
+    adapter's memo keeps within the same budget.
 
     ``is_revoked`` is asked on every request: a revocation store
     (``jwtgate.revocation.MemoryRevocations`` or ``RedisRevocations``, which
@@ -66,10 +84,20 @@ class Gate:
     the gate and its adapters do, for metrics and traces.
 
     ``max_token_bytes`` (8 KiB) caps a token; ``max_header_bytes`` (16 KiB,
-    or ``max_token_bytes`` + 1 KiB when that is more) caps any header value or
-    query string a source reads, a longer one being a 400 ``invalid_request``
-    before it is scanned; ``max_json_depth`` (32) caps the nesting of a
-    token's JSON.
+    or ``max_token_bytes`` + 1 KiB when that is more) caps what a source reads
+    for a token (an ``Authorization`` or custom header, the query string, a
+    cookie's value), a longer one being a 400 ``invalid_request`` before it is
+    scanned; ``max_cookie_header_bytes`` (64 KiB, and at least
+    ``max_header_bytes``) caps the whole ``Cookie`` header a cookie source
+    scans, which holds the site's other cookies too; ``max_json_depth`` (32)
+    caps the nesting of a token's JSON.
+
+    ``one_token`` (True) refuses a request carrying different tokens in two
+    sources (400, RFC 6750 §2). ``one_token=False`` takes the token of the
+    first source, in ``sources`` order, that holds one, and reads no further;
+    so that a cookie another site could plant never outranks the token the
+    app itself sends, ``sources`` must then list the header sources
+    (``"bearer"``, ``"header:NAME"``) before cookies and the query string.
 
     ``csrf`` (on by default) makes an unsafe request whose token came from a
     cookie show same-origin evidence (see ``CSRFPolicy``); ``False`` turns it
@@ -90,6 +118,9 @@ class Gate:
         max_json_depth: int = DEFAULT_MAX_DEPTH,
         max_header_bytes: int | None = None,
         observer: Observer | None = None,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        max_cookie_header_bytes: int | None = None,
+        one_token: bool = True,
     ) -> None:
         self.issuers = _check_issuers(issuers)
         self._by_iss = {iss: i for i in self.issuers for iss in i.accepted_issuers}
@@ -103,6 +134,8 @@ class Gate:
             raise ConfigurationError("cache_size: must be a whole number ≥ 0 (0 disables it)")
         if isinstance(cache_ttl, bool) or not isinstance(cache_ttl, int | float) or cache_ttl < 0:
             raise ConfigurationError("cache_ttl: must be a number of seconds ≥ 0")
+        if isinstance(cache_bytes, bool) or not isinstance(cache_bytes, int) or cache_bytes < 0:
+            raise ConfigurationError("cache_bytes: must be a whole number of bytes ≥ 0")
         if not callable(clock):
             raise ConfigurationError("clock: must be a callable returning epoch seconds")
         if isinstance(max_token_bytes, bool) or not isinstance(max_token_bytes, int):
@@ -128,9 +161,26 @@ class Gate:
                 "max_header_bytes: must be between max_token_bytes + 64 and 1 MiB"
             )
         self.max_header_bytes = max_header_bytes
+        if max_cookie_header_bytes is None:
+            max_cookie_header_bytes = max(DEFAULT_MAX_COOKIE_HEADER_BYTES, max_header_bytes)
+        if isinstance(max_cookie_header_bytes, bool) or not isinstance(
+            max_cookie_header_bytes, int
+        ):
+            raise ConfigurationError("max_cookie_header_bytes: must be a whole number")
+        if not max_header_bytes <= max_cookie_header_bytes <= 4 * 1_048_576:
+            raise ConfigurationError(
+                "max_cookie_header_bytes: must be between max_header_bytes and 4 MiB"
+            )
+        self.max_cookie_header_bytes = max_cookie_header_bytes
+        if not isinstance(one_token, bool):
+            raise ConfigurationError("one_token: must be True or False")
+        if not one_token:
+            _check_precedence(self.sources)
+        self.one_token = one_token
         self.cache_ttl = cache_ttl
         self.max_token_bytes = max_token_bytes
-        self._cache = ClaimsCache(cache_size if cache_ttl > 0 else 0)
+        self.cache_bytes = cache_bytes
+        self._cache = ClaimsCache(cache_size if cache_ttl > 0 else 0, cache_bytes)
         self._clock = clock
         #: The observer given, and the gate's link to it (``None`` without one).
         self.observer = observer
@@ -216,16 +266,19 @@ class Gate:
         """The token the request carries and the source it came from, or ``None``.
 
         The first source holding a token wins; a different token in another
-        source is a malformed request (RFC 6750 §2: one method per request).
+        source is a malformed request (RFC 6750 §2: one method per request)
+        unless ``one_token=False``, which reads no further.
         """
         found: tuple[str, Source] | None = None
-        view = _CappedView(view, self.max_header_bytes)
+        view = _CappedView(view, self.max_header_bytes, self.max_cookie_header_bytes)
         for source in self.sources:
             token = source.extract(view)
             if token is None:
                 continue
             if found is None:
                 found = (token, source)
+                if not self.one_token:
+                    break
             elif token != found[0]:
                 raise InvalidRequest("More than one token was sent")
         if found is not None and len(found[0]) > self.max_token_bytes:
@@ -244,12 +297,22 @@ class Gate:
         share of the cost. ``on_loop=True`` (on an event loop) never calls a
         blocking ``is_revoked`` hook: a gate with one then answers False.
         """
-        # The cache's own get(), inlined: this runs on every request an adapter remembers.
-        entry = self._cache._entries.get(user.token)
+        entry = self._cache.lookup(user.token)
         if entry is None or entry[0] is not user or entry[1] <= self._clock():
             return False
         is_revoked = self._is_revoked_on_loop if on_loop else self._is_revoked
         return is_revoked is None or not is_revoked(user)
+
+    def hit_check(self, *, on_loop: bool = False) -> HitCheck:
+        """``still_valid`` in pieces, for adapters that inline it on their cache-hit path.
+
+        An internal interface shared by jwtgate's adapters (``HitCheck``
+        documents the exact check); a method call costs a noticeable share of
+        a cache hit, three bound callables do not. ``on_loop`` as for
+        ``still_valid``.
+        """
+        is_revoked = self._is_revoked_on_loop if on_loop else self._is_revoked
+        return HitCheck(self._cache.lookup, self._clock, is_revoked)
 
     @property
     def cookie_csrf(self) -> CSRFPolicy | None:
@@ -264,6 +327,11 @@ class Gate:
     def cache_size(self) -> int:
         """How many verified tokens are cached now."""
         return len(self._cache)
+
+    @property
+    def cached_bytes(self) -> int:
+        """The estimated bytes the cached tokens hold now (at most ``cache_bytes``)."""
+        return self._cache.bytes
 
     # --- internals ---------------------------------------------------------------
 
@@ -307,6 +375,9 @@ class Gate:
             )
 
     def _verify(self, token: str, source: str, now: float, *, refreshed: bool) -> User:
+        # Read before any key is looked at: a clear_cache() from here on (a key withdrawn
+        # while this verification runs) makes the cache drop what it verified.
+        generation = self._cache.generation
         issuer: Issuer | None = None
         try:
             parsed = parse(token, max_depth=self.max_json_depth)
@@ -330,7 +401,9 @@ class Gate:
         deadline = now + self.cache_ttl
         if exp is not None:
             deadline = min(deadline, exp + issuer.leeway)
-        self._cache.put(token, user, deadline)
+        if self._cache.maxsize > 0:
+            payload = parsed.payload if user.claims is parsed.claims else None
+            self._cache.put(token, user, deadline, entry_size(user, payload), generation)
         return user
 
     def _issuer_for(self, claims: Mapping[str, Any]) -> Issuer:
@@ -353,17 +426,21 @@ _ISSUER_NOTE = "jwtgate.issuer"
 
 
 class _CappedView(RequestView):
-    """A view whose sources may read no header value or query string longer than ``limit``.
+    """A view whose sources read no value longer than ``limit`` for a token.
 
-    Written here rather than left to the server because servers' limits vary
-    (and tests and scripts call ``authenticate`` with no server at all).
+    That is: no header value, query string or cookie value over ``limit``,
+    and no ``Cookie`` header (all of them together) over ``cookie_limit``, a
+    cookie source having to scan the site's other cookies too. Written here
+    rather than left to the server because servers' limits vary (and tests
+    and scripts call ``authenticate`` with no server at all).
     """
 
-    __slots__ = ("_limit", "_view")
+    __slots__ = ("_cookie_limit", "_limit", "_view")
 
-    def __init__(self, view: RequestView, limit: int) -> None:
+    def __init__(self, view: RequestView, limit: int, cookie_limit: int) -> None:
         self._view = view
         self._limit = limit
+        self._cookie_limit = cookie_limit
 
     @property
     def method(self) -> str:  # type: ignore[override]
@@ -379,6 +456,10 @@ class _CappedView(RequestView):
 
     def header_values(self, name: str) -> list[str]:
         values = self._view.header_values(name)
+        if name == "cookie":
+            if sum(map(len, values)) > self._cookie_limit:
+                raise InvalidRequest("The Cookie header is too large")
+            return values
         for value in values:
             if len(value) > self._limit:
                 raise InvalidRequest("A request header is too large")
@@ -419,6 +500,27 @@ def _check_issuers(issuers: Sequence[Issuer]) -> tuple[Issuer, ...]:
     if len(names) != len(set(names)):
         raise ConfigurationError("issuers: two issuers have the same iss")
     return found
+
+
+def _check_precedence(sources: Sequence[Source]) -> None:
+    """With ``one_token=False``: no source another site can fill may outrank a header.
+
+    A cookie can be planted by a page on a sibling subdomain (or over plain
+    http) and a query string by anyone who links to the app; the
+    ``Authorization`` header and custom headers only the app's own code can
+    set. Taking the first token found must never let the former override the
+    latter (the victim would act as the attacker's account).
+    """
+    plantable = [isinstance(s, CookieSource | QuerySource) for s in sources]
+    if plantable != sorted(plantable):  # some header source comes after a cookie or query
+        order = [s.spec for s, p in zip(sources, plantable, strict=True) if not p]
+        order += [s.spec for s, p in zip(sources, plantable, strict=True) if p]
+        raise ConfigurationError(
+            "one_token: with one_token=False the first token found wins, so list header "
+            f"sources before cookies and the query string, e.g. sources={order!r}: "
+            "otherwise a cookie set by another site's page would override the token "
+            "the app sends"
+        )
 
 
 def _check_sources(

@@ -266,7 +266,10 @@ class Issuer:
         if not isinstance(alg, str) or alg not in self.algorithms:
             raise InvalidToken("The token's algorithm is not allowed")
         kid = header.get("kid")
-        if kid is not None and (not isinstance(kid, str) or len(kid) > MAX_KID_LENGTH):
+        # RFC 7515 §4.1.4: a kid is a string; "kid": null is not "no kid".
+        if (kid is not None or "kid" in header) and (
+            not isinstance(kid, str) or len(kid) > MAX_KID_LENGTH
+        ):
             raise InvalidToken("The token's key id is invalid")
         if self.require_kid and not kid:
             raise InvalidToken("The token has no key id")
@@ -363,9 +366,15 @@ class Issuer:
         if self.claims_hook is not None:
             try:
                 claims = self.claims_hook(claims)
-            except Exception:
-                # A hook that trips over hostile claims must not become a 500.
-                logger.exception("jwtgate: the claims_hook of issuer %r failed", self.name)
+            except Exception as exc:
+                # A hook that trips over hostile claims must not become a 500. Its
+                # exception's text and traceback quote claim values (int("<claim>")),
+                # so only its type is logged.
+                logger.error(
+                    "jwtgate: the claims_hook of issuer %r failed with %s",
+                    self.name,
+                    type(exc).__name__,
+                )
                 raise InvalidClaims("The token's claims could not be read") from None
         sub = claims.get("sub")
         iss = claims.get("iss")

@@ -10,6 +10,8 @@ or JWKS given in configuration; remote key sets plug in the same way.
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +23,9 @@ from jwt.algorithms import ECAlgorithm, HMACAlgorithm, OKPAlgorithm, RSAAlgorith
 
 from .algorithms import HMAC_MIN_BYTES, RSA_MIN_BITS, SUPPORTED, family_of, key_fits
 from .errors import ConfigurationError
+from .key_material import describe_key_material
 from .logs import logger
+from .small_order import has_small_order
 
 __all__ = [
     "KeySource",
@@ -134,8 +138,9 @@ def load_secret(secret: str | bytes, algorithms: Iterable[str]) -> VerificationK
     """An HMAC secret as a key for the issuer's HS* algorithms.
 
     Refuses a secret shorter than the hash (RFC 7518 §3.2) and anything that
-    looks like a public key, so that a public key can never become an HMAC
-    secret (the classic RS256 → HS256 confusion).
+    is, or decodes to, key material (``key_material.describe_key_material``),
+    so that a public key can never become an HMAC secret (the classic RS256 →
+    HS256 confusion).
     """
     algs = frozenset(algorithms)
     if isinstance(secret, str):
@@ -144,9 +149,12 @@ def load_secret(secret: str | bytes, algorithms: Iterable[str]) -> VerificationK
         raise ConfigurationError("secret: must be str or bytes")
     if any(family_of(a) != "HMAC" for a in algs):
         raise ConfigurationError("secret: an HMAC secret only goes with HS256, HS384 or HS512")
-    stripped = secret.lstrip()
-    if stripped.startswith((b"-----BEGIN", b"ssh-", b"ecdsa-sha2-", b"{")):
-        raise ConfigurationError("secret: this looks like a public key or JWK; pass it as key=")
+    material = describe_key_material(secret)
+    if material is not None:
+        raise ConfigurationError(
+            f"secret: this is {material}, not an HMAC secret (quotes, BOM and escapes "
+            "ignored); pass it as key= with its own algorithm, e.g. RS256"
+        )
     for algorithm in sorted(algs):
         if len(secret) < HMAC_MIN_BYTES[algorithm]:
             raise ConfigurationError(
@@ -174,6 +182,11 @@ def load_keys(key: Any, algorithms: Iterable[str]) -> list[VerificationKey]:
         raise ConfigurationError("key: this is a private key; pass its public key")
     if isinstance(key, _PUBLIC_KEY_TYPES):
         return [bind_key(key, algs, kid=None, jwk_alg=None)]
+    if isinstance(key, os.PathLike):
+        raise ConfigurationError(
+            "key: this is a file path, not a key; pass the file's contents, "
+            "e.g. key=Path(...).read_text()"
+        )
     raise ConfigurationError(f"key: unsupported key of type {type(key).__name__}")
 
 
@@ -197,8 +210,42 @@ def _load_text(text: str | bytes, algs: frozenset[str]) -> list[VerificationKey]
         else:
             public = load_der_public_key(data)
     except (ValueError, TypeError):
-        raise ConfigurationError("key: not a PEM or DER public key") from None
+        raise ConfigurationError(f"key: not a PEM or DER public key{_hint(stripped)}") from None
     return [bind_key(public, algs, kid=None, jwk_alg=None)]
+
+
+# What people pass as key= instead of a key: a URL to fetch, a file to read.
+_KEY_FILE_SUFFIXES = (
+    b".pem",
+    b".crt",
+    b".cer",
+    b".der",
+    b".key",
+    b".pub",
+    b".json",
+    b".jwk",
+    b"jwks",
+)
+_PATH_STARTS = (b"/", b"./", b"../", b"~/", b"~\\", b".\\")
+_DRIVE = re.compile(rb"[A-Za-z]:[\\/]")
+
+
+def _hint(text: bytes) -> str:
+    """A pointer to the right argument when ``key=`` got a URL or a file name."""
+    if len(text) > 1024 or any(c.isspace() for c in text.decode("latin-1")):
+        return ""
+    lowered = text.lower()
+    if lowered.startswith((b"https://", b"http://")):
+        return (
+            ": it is a URL; for keys published there use jwks_url= (or discovery= for an "
+            "OpenID configuration) instead of key="
+        )
+    if lowered.endswith(_KEY_FILE_SUFFIXES) or text.startswith(_PATH_STARTS) or _DRIVE.match(text):
+        return (
+            ": it looks like a file name; pass the file's contents, "
+            'e.g. key=Path("pub.pem").read_text()'
+        )
+    return ""
 
 
 def _load_jwks(jwks: dict[str, Any], algs: frozenset[str]) -> list[VerificationKey]:
@@ -279,6 +326,10 @@ def bind_key(
             raise ConfigurationError(
                 f"key: {label} was made by a flawed generator (ROCA, CVE-2017-15361)"
             )
+    if has_small_order(key):
+        raise ConfigurationError(
+            f"key: {label} is an EdDSA point of small order, under which forged signatures verify"
+        )
     if isinstance(key, bytes) and not any(family_of(a) == "HMAC" for a in algs):
         raise ConfigurationError(f"key: {label} is a symmetric key; the algorithms are not HS*")
     usable = frozenset(a for a in algs if key_fits(key, a))

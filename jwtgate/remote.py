@@ -17,7 +17,8 @@
   to ``max_stale`` (24 h) past its freshness. Failed fetches are retried after
   1, 2, 4 … s, never more often, at most ``cooldown`` apart. Only when no
   usable key exists at all does a request get ``KeysUnavailable`` (503 with
-  ``Retry-After``).
+  ``Retry-After``). An answer with no usable key (``{"keys": []}``, or only
+  keys jwtgate may not use) is a failed fetch too: it never replaces a set.
 - A key that leaves the set stops verifying at once, and the gate forgets
   every token it had verified (``subscribe``).
 """
@@ -57,6 +58,8 @@ __all__ = [
 MIN_TTL = 60.0
 MAX_TTL = 86_400.0
 _FIRST_RETRY = 1.0
+#: How long past a fetch's deadline a waiter gives the fetching thread to publish.
+_GRACE = 0.1
 _REPORTED_LIMIT = 1024
 
 
@@ -73,7 +76,9 @@ class RemoteOptions:
     ``cache_ttl``: how long a set is fresh when its answer has no ``max-age``.
     ``cooldown``: the least time between two fetches caused by unknown ``kid``s.
     ``max_stale``: how long past its freshness a set may serve while fetching fails.
-    ``timeout``: the deadline of one fetch. ``max_bytes``: the largest answer read.
+    ``timeout``: the wall-clock deadline of one fetch (connect, TLS, headers and body
+    together); a request waiting for a fetch never waits past it. ``max_bytes``: the
+    largest answer read.
     ``allow_http``: accept ``http://`` for non-loopback hosts (tests only).
     ``clock``: monotonic seconds; tests pass a fake one instead of sleeping.
     """
@@ -170,6 +175,9 @@ class RemoteKeys(KeySource):
         self._cached: _Cached | None = None
         self._discovered: _Discovered | None = None
         self._inflight: concurrent.futures.Future[None] | None = None
+        # When the fetch in progress must be over (time.monotonic(), not the clock option:
+        # fetch deadlines are real time).
+        self._inflight_ends = 0.0
         self._next_fetch = -math.inf
         self._failures = 0
         self._callbacks: list[Callable[[], None]] = []
@@ -206,7 +214,7 @@ class RemoteKeys(KeySource):
             self._run(future)
             return
         try:
-            future.result(timeout=self._max_wait)
+            future.result(timeout=self._wait_left())
         except concurrent.futures.TimeoutError:
             self._unavailable_if_empty()
 
@@ -218,7 +226,7 @@ class RemoteKeys(KeySource):
         if leader:
             asyncio.get_running_loop().run_in_executor(None, self._run, future)
         try:
-            await asyncio.wait_for(asyncio.wrap_future(future), self._max_wait)
+            await asyncio.wait_for(asyncio.wrap_future(future), self._wait_left())
         except TimeoutError:
             self._unavailable_if_empty()
 
@@ -250,10 +258,15 @@ class RemoteKeys(KeySource):
 
     # --- the fetch -----------------------------------------------------------------
 
-    @property
-    def _max_wait(self) -> float:
-        # Discovery, then the set: two fetches, each bounded by the timeout.
-        return 2 * self.options.timeout + 1
+    def _wait_left(self) -> float:
+        """How long a waiter may wait for the fetch in progress: never past its deadline.
+
+        Each fetch ends by its deadline (``fetch`` sees to it), so a waiter
+        normally wakes with the outcome; if the fetching thread is stuck
+        where no deadline reaches (name resolution), the waiter gives up on
+        time all the same.
+        """
+        return max(0.0, self._inflight_ends - time.monotonic()) + _GRACE
 
     def _claim(
         self, *, due_at: float | None = None
@@ -268,6 +281,9 @@ class RemoteKeys(KeySource):
             future: concurrent.futures.Future[None] = concurrent.futures.Future()
             future.set_running_or_notify_cancel()  # a waiter's cancellation must not cancel it
             self._inflight = future
+            # Discovery, then the set: two fetches, each bounded by the timeout.
+            fetches = 1 if self.discovery_url is None else 2
+            self._inflight_ends = time.monotonic() + fetches * self.options.timeout
             return future, True
 
     def _refresh_in_background(self) -> None:
@@ -313,9 +329,14 @@ class RemoteKeys(KeySource):
             keys = read_key_set(response.body, self.algorithms)
         except ValueError as exc:
             raise FetchError(str(exc)) from None
+        self._report(keys)
+        if not keys.keys:
+            # Never let an empty answer replace a good set (and clear the cache): a
+            # provider mid-deploy, or anyone who can write the file, would lock
+            # everyone out. Fail like any other bad answer: keep the last good set.
+            raise FetchError("the key set holds no usable key")
         now = self._clock()
         fresh_for = freshness(response, options.cache_ttl, MIN_TTL, MAX_TTL)
-        self._report(keys)
         with self._lock:
             old = self._cached
             before = old.keys.identities if old is not None else frozenset()
@@ -325,8 +346,6 @@ class RemoteKeys(KeySource):
             self._failures = 0
             self.fetches += 1
             self.last_error = None
-        if not keys.keys:
-            logger.warning("jwtgate: the key set at %s holds no usable key", url)
         return old is not None and not old.keys.identities <= keys.identities
 
     def _fail(self, exc: Exception) -> bool:

@@ -123,3 +123,15 @@ def test_wrong_signature_keeps_headers():
     tokens = TokenFactory("HS256")
     token = tokens.wrong_signature(headers={"kid": "other"})
     assert decode_segment(token.split(".")[0])["kid"] == "other"
+
+
+def test_a_header_member_given_as_none_is_left_out() -> None:
+    import base64
+    import json
+
+    from jwtgate.testing import TokenFactory
+
+    tokens = TokenFactory("ES256")
+    header_b64 = tokens.token(headers={"kid": None, "typ": None}).split(".")[0]
+    header = json.loads(base64.urlsafe_b64decode(header_b64 + "=" * (-len(header_b64) % 4)))
+    assert header == {"alg": "ES256"}

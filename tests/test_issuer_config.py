@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -120,7 +121,7 @@ def test_a_public_key_is_never_accepted_as_an_hmac_secret(rsa_key, p256):
         json.dumps({"kty": "RSA", "n": "x" * 400, "e": "AQAB"}),
     ]
     for candidate in candidates:
-        with pytest.raises(ConfigurationError, match="secret: this looks like a public key"):
+        with pytest.raises(ConfigurationError, match=r"secret: this is .*, not an HMAC secret"):
             Issuer("i", algorithms=["HS256"], secret=candidate)
 
 
@@ -343,3 +344,28 @@ def test_rsa_keys_with_the_roca_fingerprint_are_refused():
     with pytest.raises(ConfigurationError, match="ROCA"):
         Issuer("i", algorithms=["RS256"], key=weak)
     assert not has_roca_fingerprint(generate_key("RS256").public_key().public_numbers().n)
+
+
+@pytest.mark.parametrize(
+    ("key", "hint"),
+    [
+        ("pub.pem", r'file name; pass the file\'s contents, e.g. key=Path\("pub.pem"\)'),
+        ("keys/jwks.json", "file name"),
+        ("/etc/jwt/public.key", "file name"),
+        ("./cert.crt", "file name"),
+        ("C:\\keys\\pub.pem", "file name"),
+        ("https://issuer.test/.well-known/jwks.json", "it is a URL; .* use jwks_url="),
+        ("http://127.0.0.1:8080/jwks.json", "use jwks_url="),
+        (Path("pub.pem"), r"this is a file path, not a key; .*read_text\(\)"),
+    ],
+)
+def test_a_url_or_file_name_as_key_points_to_the_right_argument(key, hint):
+    with pytest.raises(ConfigurationError, match=f"^key: .*{hint}"):
+        Issuer("i", algorithms=["RS256"], key=key)
+
+
+@pytest.mark.parametrize("key", ["garbage", "ab/cd+ef==", "pub.pem extra words"])
+def test_other_bad_text_keys_get_no_hint(key):
+    with pytest.raises(ConfigurationError) as info:
+        Issuer("i", algorithms=["RS256"], key=key)
+    assert str(info.value) == "key: not a PEM or DER public key"

@@ -21,6 +21,8 @@ from jwtgate.fetch import FetchError, Response, check_url, fetch, freshness
 from jwtgate.testing import TokenFactory
 from jwtgate.testing.jwks_server import JWKSServer
 
+from .drip import DripServer
+
 
 @pytest.fixture
 def server() -> Iterator[JWKSServer]:
@@ -168,6 +170,60 @@ def test_the_deadline_covers_a_body_that_drips() -> None:
         stop.set()
         thread.join(5)
         listener.close()
+
+
+# A server dripping one byte every 50 ms never trips a per-read timeout of 1 s; only a
+# deadline on the whole exchange stops it. Each answer would take 15 s or more in full.
+DEADLINE = 1.0
+DRIP = {"interval": 0.05, "max_bytes": 300}
+
+
+def _timed_fetch(url: str) -> tuple[str, float]:
+    started = time.monotonic()
+    with pytest.raises(FetchError) as info:
+        fetch(url, timeout=DEADLINE)
+    return str(info.value), time.monotonic() - started
+
+
+def _assert_stopped_at_the_deadline(message: str, elapsed: float, server: DripServer) -> None:
+    assert message == f"no complete answer within {DEADLINE:g} s"
+    # Not before the deadline (it was the deadline that stopped it), and not long after:
+    # the slack is for a loaded machine, far below the 15 s the whole answer takes.
+    assert DEADLINE * 0.95 <= elapsed < DEADLINE + 1.0, elapsed
+    assert server.connections == 1
+
+
+@pytest.mark.parametrize("mode", ["headers", "chunked"])
+def test_a_dripping_answer_fails_at_the_deadline(mode: str) -> None:
+    with DripServer(mode=mode, **DRIP) as server:
+        message, elapsed = _timed_fetch(server.url)
+    _assert_stopped_at_the_deadline(message, elapsed, server)
+
+
+@pytest.fixture
+def trusted_tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
+    """A server context for ``localhost`` whose self-signed certificate ``fetch`` trusts."""
+    cert_path, key_path = _self_signed(tmp_path)
+    client = ssl.create_default_context(cafile=str(cert_path))
+    monkeypatch.setattr("jwtgate.fetch._tls_context", client)
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert_path, key_path)
+    return server
+
+
+def test_a_trusted_https_server_answers(trusted_tls: ssl.SSLContext) -> None:
+    """The check that the https drips below fail for the deadline, not for TLS."""
+    with DripServer(tls=trusted_tls, drip_connections=0, body=b'{"keys":[]}') as server:
+        assert fetch(server.url, timeout=5).body == b'{"keys":[]}'
+
+
+@pytest.mark.parametrize("mode", ["handshake", "headers", "chunked"])
+def test_a_dripping_https_answer_fails_at_the_deadline(
+    mode: str, trusted_tls: ssl.SSLContext
+) -> None:
+    with DripServer(mode=mode, tls=trusted_tls, **DRIP) as server:
+        message, elapsed = _timed_fetch(server.url)
+    _assert_stopped_at_the_deadline(message, elapsed, server)
 
 
 def test_a_refused_connection_fails_cleanly() -> None:

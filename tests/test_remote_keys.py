@@ -400,13 +400,42 @@ def test_an_answer_that_is_no_jwks_is_a_failed_fetch(tokens, server, clock, capl
     assert "no usable key" in caplog.text
 
 
-def test_a_set_with_no_usable_key_is_taken_as_published(tokens, server, clock, caplog) -> None:
+OCT_ONLY = {"keys": [{"kty": "oct", "kid": "k", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXg"}]}
+
+
+@pytest.mark.parametrize("answer", [{"keys": []}, OCT_ONLY], ids=["empty", "no-usable-key"])
+def test_a_first_answer_with_no_usable_key_is_a_failed_fetch(
+    tokens, server, clock, caplog, answer
+) -> None:
     gate, keys = make_gate(tokens, server, clock)
-    server.respond({"keys": []})
+    server.respond(answer)
     with caplog.at_level(logging.WARNING, logger="jwtgate"):
-        assert_401(refused(gate, tokens.token()))
-    assert "holds no usable key" in caplog.text
-    assert keys.failures == 0
+        assert_503(refused(gate, tokens.token()), retry_after=1)
+    assert keys.failures == 1
+    assert keys.last_error == "the key set holds no usable key"
+    assert "requests get 503 until a fetch succeeds" in caplog.text
+
+
+@pytest.mark.parametrize("answer", [{"keys": []}, OCT_ONLY], ids=["empty", "no-usable-key"])
+def test_an_answer_with_no_usable_key_never_replaces_the_good_set(
+    tokens, server, clock, caplog, answer
+) -> None:
+    gate, keys = make_gate(tokens, server, clock)
+    token = tokens.token(sub="cached")
+    assert gate.authenticate(headers={"Authorization": f"Bearer {token}"}) is not None
+    assert gate.cache_size == 1
+    server.respond(answer)
+    clock.advance(601)  # stale: the next verification refetches in the background
+    with caplog.at_level(logging.WARNING, logger="jwtgate"):
+        assert authenticate(gate, tokens, sub="second").subject == "second"
+        keys.wait(5)
+    assert fetches(server) == 2
+    assert keys.failures == 1
+    assert "still using the keys fetched before" in caplog.text
+    assert gate.cache_size == 2  # not cleared: no key was withdrawn
+    assert gate.authenticate(headers={"Authorization": f"Bearer {token}"}) is not None
+    assert keys.kids == (tokens.kid,)
+    assert authenticate(gate, tokens, sub="fresh").subject == "fresh"  # the old set verifies
 
 
 def test_a_leader_that_outlives_the_wait_is_a_503_for_waiters(monkeypatch, tokens, clock) -> None:

@@ -184,10 +184,11 @@ def create_app(environ: Mapping[str, str] | None = None, *, development: bool = 
             "expires_at": user.expires_at,
         }
 
-    @app.get("/admin")
+    @app.get("/admin/", defaults={"section": ""}, strict_slashes=False)  # /admin too
+    @app.get("/admin/<path:section>")
     @require_roles("admin")
-    def admin_page() -> str:
-        return render_template("admin.html", comments=comments)
+    def admin_page(section: str) -> str:
+        return render_template("admin.html", comments=comments, section=section)
 
     @app.get("/api/admin")
     @require_roles("admin")
@@ -209,8 +210,8 @@ def create_app(environ: Mapping[str, str] | None = None, *, development: bool = 
         if mode != "development":
             abort(404)
         role = request.form.get("role", "")
-        roles = ("admin",) if role == "admin" else ()
-        email = "admin@example.com" if roles else "reader@example.com"
+        roles = (role,) if role in ("admin", "member") else ()
+        email = f"{roles[0] if roles else 'reader'}@example.com"
         response = redirect(safe_next_url(request.form.get("next")), 303)
         response.set_cookie(
             "nf_jwt",
@@ -265,7 +266,7 @@ def add_members_area(app: Flask, environ: Mapping[str, str]) -> None:
     """
     company = environ.get("COMPANY_DOMAIN", DEFAULT_COMPANY_DOMAIN)
 
-    @app.get("/members", defaults={"page": "index"})
+    @app.get("/members/", defaults={"page": "index"}, strict_slashes=False)  # /members too
     @app.get("/members/<path:page>")
     @require_roles(any_of=["member", "admin"])
     def members(page: str) -> str:

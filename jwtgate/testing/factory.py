@@ -443,13 +443,18 @@ class TokenFactory:
         headers: Mapping[str, Any] | None = None,
         key: Any = None,
     ) -> str:
-        """Sign any payload, however wrong, with this factory's key (or ``key``) and ``kid``."""
+        """Sign any payload, however wrong, with this factory's key (or ``key``) and ``kid``.
+
+        ``headers`` are merged into the JOSE header; a member given as ``None``
+        is left out (``headers={"kid": None}``: a token without ``kid``).
+        """
         # Encoded here rather than with jwt.encode, which refuses the odd headers and
         # claims (a numeric kid, a list as iss …) that tests need to send.
         from .shapes import header_for
 
         header = {"alg": self.algorithm, **header_for(self._shape), "kid": self.kid}
         header.update(headers or {})
+        header = {name: value for name, value in header.items() if value is not None}
         signing_input = f"{_b64(_json(header))}.{_b64(_json(dict(payload)))}"
         signature = get_default_algorithms()[self.algorithm].sign(
             signing_input.encode(), key if key is not None else self.signing_key

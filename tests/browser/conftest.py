@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,8 +141,8 @@ class App:
     log: AccessLog | None = None
 
 
-@pytest.fixture(scope="package")
-def flask_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+@contextmanager
+def _flask_example(tmp_path_factory: pytest.TempPathFactory, **env: str) -> Iterator[App]:
     """examples/flask_app under gunicorn, in development mode, logging what it answers."""
     log = tmp_path_factory.mktemp("gunicorn") / "access.log"
     args = (
@@ -149,8 +150,24 @@ def flask_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         f"--logger-class {access_log.__name__}.TokenCookieLogger"
     )
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    with gunicorn(EXAMPLE_DEVELOPMENT="1", GUNICORN_CMD_ARGS=args, PYTHONPATH=path) as server:
+    with gunicorn(
+        EXAMPLE_DEVELOPMENT="1", GUNICORN_CMD_ARGS=args, PYTHONPATH=path, **env
+    ) as server:
         yield App(f"http://127.0.0.1:{server.port}", AccessLog(log))
+
+
+@pytest.fixture(scope="package")
+def flask_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """examples/flask_app under gunicorn, its views' decorators deciding alone."""
+    with _flask_example(tmp_path_factory) as app:
+        yield app
+
+
+@pytest.fixture(scope="package")
+def flask_rules_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """examples/flask_app under gunicorn with its ``_redirects`` rules applied in front."""
+    with _flask_example(tmp_path_factory, JWTGATE_RULES_FILE="_redirects") as app:
+        yield app
 
 
 @pytest.fixture(scope="package")

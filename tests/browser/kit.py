@@ -224,7 +224,8 @@ WEBSOCKET_ROUND_TRIP = """
 })
 """
 
-#: A ``fetch`` that reports its status and headers, or the error when the page may not read them.
+#: A ``fetch`` that reports its status, final URL and headers, or the error when the page may
+#: not read them.
 FETCH = """
 async ([url, options]) => {
   try {
@@ -232,6 +233,8 @@ async ([url, options]) => {
     return {
       status: response.status,
       type: response.type,
+      url: response.url,
+      redirected: response.redirected,
       headers: Object.fromEntries(response.headers.entries()),
       body: await response.text(),
     };

@@ -66,6 +66,28 @@ def test_a_claims_hook_that_fails_is_a_401_not_a_500(caplog) -> None:
     assert "claims_hook" in caplog.text
 
 
+def test_a_failing_claims_hook_logs_the_issuer_and_exception_type_but_no_claim(caplog) -> None:
+    tokens = TokenFactory("ES256")
+    canary = "claim-value-4f1c9d"
+
+    def strict(claims: Any) -> Any:
+        return {**claims, "age": int(claims["age"])}  # ValueError quoting the claim
+
+    gate = Gate(issuers=[tokens.issuer_config(claims_hook=strict, name="people")])
+    with caplog.at_level(logging.DEBUG, logger="jwtgate"), pytest.raises(InvalidClaims) as info:
+        gate.authenticate(headers=tokens.headers(age=canary))
+    assert canary not in info.value.description
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in errors] == [
+        "jwtgate: the claims_hook of issuer 'people' failed with ValueError"
+    ]
+    for record in caplog.records:
+        assert canary not in record.getMessage()
+        assert record.exc_info is None  # no traceback: its last line quotes the claim
+        assert canary not in (record.exc_text or "")
+    assert canary not in caplog.text
+
+
 def test_a_claims_hook_must_be_callable() -> None:
     with pytest.raises(ConfigurationError, match="claims_hook"):
         TokenFactory("ES256").issuer_config(claims_hook="decode")

@@ -7,6 +7,7 @@ import base64
 import logging
 import secrets
 import socket
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -100,16 +101,35 @@ def test_invalid_curve_point_key_is_refused_at_configuration() -> None:
         Issuer("https://issuer.test/", algorithms=["ES256"], key=jwk)
 
 
+def test_small_order_ed25519_key_is_refused_at_configuration() -> None:
+    """Under the identity point, R = identity and S = 0 verify anything (test_small_order.py)."""
+    identity = {"kty": "OKP", "crv": "Ed25519", "x": b64(bytes([1]) + bytes(31))}
+    with pytest.raises(ConfigurationError, match="small order"):
+        Issuer("https://issuer.test/", algorithms=["EdDSA"], key=identity)
+
+
 def test_curve_of_the_key_must_match_the_algorithm() -> None:
     jwk = ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP384R1()).public_key(), as_dict=True)
     with pytest.raises(ConfigurationError):
         Issuer("https://issuer.test/", algorithms=["ES256"], key=jwk)
 
 
-def test_public_key_as_hmac_secret_is_refused_at_configuration() -> None:
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda pem: pem,
+        lambda pem: "\ufeff" + pem,
+        lambda pem: f'"{pem}"',
+        lambda pem: '"' + pem.replace("\n", "\\n") + '"',
+        lambda pem: "".join(line for line in pem.splitlines() if not line.startswith("-----")),
+    ],
+    ids=["pem", "pem-with-bom", "pem-in-quotes", "quoted-pem-escaped-newlines", "base64-der-body"],
+)
+def test_public_key_as_hmac_secret_is_refused_at_configuration(wrap: Any) -> None:
+    """(A JSON array of JWKs and many more forms: tests/test_key_material.py.)"""
     pem = TokenFactory("RS256").public_pem()
-    with pytest.raises(ConfigurationError):
-        Issuer("https://issuer.test/", algorithms=["HS256"], secret=pem)
+    with pytest.raises(ConfigurationError, match="not an HMAC secret"):
+        Issuer("https://issuer.test/", algorithms=["HS256"], secret=wrap(pem))
 
 
 def test_watch_records_and_blocks_outbound_connections() -> None:

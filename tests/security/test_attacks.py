@@ -64,7 +64,8 @@ DEVIATIONS = {
     "token within that cap is 401 invalid_token",
     "JWKS slow, huge, malformed, redirecting or failing": "503 temporarily_unavailable with "
     "Retry-After when no key is cached: the token may be fine",
-    "duplicate kid in a JWKS": "every key sharing it is skipped, so the honest token is refused",
+    "duplicate kid in a JWKS": "every key sharing it is skipped, so the honest token is refused; "
+    "a set left with no usable key is a failed fetch (503 with nothing cached)",
     "token in a source that is off": "401 with no error code (missing_token): nothing to judge",
     "roles as one string": "a space-separated string is an OAuth scope list and grants its "
     "roles; only other types are refused",
@@ -152,7 +153,15 @@ GATES: dict[str, Callable[[Ctx], Gate]] = {
         issuers=[c.keys.rs.issuer_config()], clock=c.clock, sources=["bearer", "query:token"]
     ),
     "remote": lambda c: Gate(issuers=[_remote_issuer(c)], clock=c.clock),
+    "hook": lambda c: Gate(
+        issuers=[c.keys.rs.issuer_config(claims_hook=_strict_hook)], clock=c.clock
+    ),
 }
+
+
+def _strict_hook(claims: Any) -> Any:
+    """A hook that trusts a claim's shape: int() of a string quotes it in its ValueError."""
+    return {**claims, "age": int(claims.get("age", 0))}
 
 
 # --- the table -------------------------------------------------------------------------------
@@ -298,6 +307,14 @@ CONFUSION_SECRETS: dict[str, Callable[[Keys], bytes]] = {
     "rsa-ssh": lambda k: _pub(k, _SSH, _OPENSSH),
     "rsa-jwk-json": lambda k: json.dumps(k.rs.public_jwk()).encode(),
     "rsa-pem-no-newline": lambda k: _pub(k, _PEM, _SPKI).strip(),
+    # the forms a key takes on its way through a .env file (refused as secrets at configuration)
+    "rsa-pem-with-bom": lambda k: b"\xef\xbb\xbf" + _pub(k, _PEM, _SPKI),
+    "rsa-pem-in-quotes": lambda k: b'"' + _pub(k, _PEM, _SPKI) + b'"',
+    "rsa-quoted-pem-escaped-newlines": lambda k: (
+        b'"' + _pub(k, _PEM, _SPKI).replace(b"\n", b"\\n") + b'"'
+    ),
+    "rsa-base64-der-body": lambda k: base64.b64encode(_pub(k, _DER, _SPKI)),
+    "rsa-jwk-array-json": lambda k: json.dumps([k.rs.public_jwk()]).encode(),
     "empty-secret": lambda k: b"",
 }
 for name, secret in CONFUSION_SECRETS.items():
@@ -430,6 +447,26 @@ attack(
     tok(lambda k: k.good(header={"kid": "rs-2"})),
     gate="rs_kids",
 )
+# RFC 7515 §4.1.4: a kid is a string. "kid": null is not "no kid", even where the key has none.
+NON_STRING_KIDS: dict[str, Any] = {
+    "null": None,
+    "int": 1,
+    "zero": 0,
+    "float": 1.5,
+    "bool": False,
+    "list": [],
+    "object": {},
+}
+for name, kid in NON_STRING_KIDS.items():
+    attack(
+        f"kid[{name}]-honest-signature-static-key",
+        tok(lambda k, v=kid: k.good(header={"kid": v})),
+    )
+    attack(
+        f"kid[{name}]-honest-signature-hmac-secret",
+        tok(lambda k, v=kid: k.good(k.hs, header={"kid": v})),
+        gate="hs",
+    )
 
 # 6. crit, b64, zip, JWE, nested (JG-068…075) --------------------------------------------------
 HEADER_ABUSE: dict[str, dict[str, Any]] = {
@@ -977,10 +1014,12 @@ for _route in ("auth", "admin"):
         route=_route,
     )
 
+# The Cookie header may carry the site's other cookies (up to 64 KiB in all); what is read
+# for a token (the cookie's value) stays capped at max_header_bytes.
 attack(
     "oversize-cookie-header",
     lambda c: _hdrs(
-        ("Cookie", "junk=" + "j" * 17_000 + f"; session={c.keys.good()}"), canary=c.keys.good()
+        ("Cookie", "junk=" + "j" * 70_000 + f"; session={c.keys.good()}"), canary=c.keys.good()
     ),
     BAD,
     "invalid_request",
@@ -991,8 +1030,17 @@ attack(
     lambda c: (
         bearer(c.keys.good()),
         _hdrs(
-            ("Cookie", "junk=" + "j" * 17_000 + f"; session={c.keys.good()}"), canary=c.keys.good()
+            ("Cookie", "junk=" + "j" * 70_000 + f"; session={c.keys.good()}"), canary=c.keys.good()
         ),
+    ),
+    BAD,
+    "invalid_request",
+    gate="two",
+)
+attack(
+    "oversize-token-cookie-value",
+    lambda c: _hdrs(
+        ("Cookie", f"theme=dark; session={c.keys.good()}{'A' * 17_000}"), canary=c.keys.good()
     ),
     BAD,
     "invalid_request",
@@ -1042,7 +1090,7 @@ def _respond(
     headers: dict[str, str] | None = None,
 ) -> Callable[[JWKSServer, Keys], None]:
     def setup(server: JWKSServer, k: Keys) -> None:
-        server.respond(body, status=status, headers=headers)
+        server.respond(body(k) if callable(body) else body, status=status, headers=headers)
 
     return setup
 
@@ -1103,16 +1151,17 @@ attack(
     jwks=_extra(_private_jwk),
     **REMOTE,
 )
+# (another usable key in the set, so that it is not empty once the duplicates are skipped)
 attack(
     "remote-duplicate-kid-attacker",
     tok(lambda k: _attacker_sig(k, k.header(kid="rs-1"))),
-    jwks=_extra(lambda k: _attacker_jwk(k, "rs-1")),
+    jwks=_extra(lambda k: _attacker_jwk(k, "rs-1"), lambda k: k.other_rs.public_jwk()),
     **REMOTE,
 )
 attack(
     "remote-duplicate-kid-honest",
     _honest_remote,
-    jwks=_extra(lambda k: _attacker_jwk(k, "rs-1")),
+    jwks=_extra(lambda k: _attacker_jwk(k, "rs-1"), lambda k: k.other_rs.public_jwk()),
     **REMOTE,
 )
 attack(
@@ -1135,10 +1184,25 @@ for name, setup in {
     "redirect": _respond(b"", status=302, headers={"Location": "http://127.0.0.1:9/jwks"}),
     "server-error": _respond(b"boom", status=500),
     "slow": _slow,
+    # A set with no usable key is a failed fetch: it never replaces a good set.
+    "empty": _respond({"keys": []}),
+    "only-an-oct-key": _respond(lambda k: {"keys": [_oct_jwk(k)]}),
+    "only-duplicate-kids": _extra(lambda k: _attacker_jwk(k, "rs-1")),
 }.items():
     attack(
         f"remote-jwks-{name}", _honest_remote, DOWN, "temporarily_unavailable", jwks=setup, **REMOTE
     )
+
+# A claims_hook that fails on a hostile claim: 401, and the claim's value in no log record.
+HOOK_CANARY = "claim-value-7d2e41a9"
+attack(
+    "claims-hook-fails-on-a-claim",
+    lambda c: Req(
+        headers=(("Authorization", f"Bearer {c.keys.good(age=HOOK_CANARY)}"),),
+        canary=HOOK_CANARY,
+    ),
+    gate="hook",
+)
 
 # 14. the claims cache (JG-142…146) ----------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """Project Wycheproof's JOSE vectors through jwtgate's key handling and verification.
 
 The vectors live in ``../shared/vectors/wycheproof`` beside the checkout (CI
-has them); they are read at test time, never copied. Without them these tests
-skip, saying why.
+has them; ``SHARED_VECTORS`` names another ``vectors`` directory); they are
+read at test time, never copied. Without them these tests skip, saying why.
 
 Two layers are checked. At the JWS layer (the vectors' payloads are not JWT
 claim sets) every verdict must match the vector's, but for the deliberate
@@ -13,6 +13,7 @@ vector must be refused with a 400/401 ``AuthError``, never anything else.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,14 @@ from jwtgate.algorithms import SUPPORTED
 from jwtgate.errors import InvalidToken
 from jwtgate.jws import parse_jws
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "wycheproof"
+# SHARED_VECTORS points elsewhere (e.g. from a checkout that is not beside shared/).
+VECTORS = (
+    Path(
+        os.environ.get("SHARED_VECTORS")
+        or Path(__file__).resolve().parents[3] / "shared" / "vectors"
+    )
+    / "wycheproof"
+)
 SKIP_REASON = (
     f"Wycheproof vectors not found at {VECTORS} (they ship beside the checkout, not in it)"
 )
