@@ -44,6 +44,8 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from _observers import _prometheus  # benchmarks/ is on sys.path when a script here runs
+
 from jwtgate import Gate
 from jwtgate.asgi import GateMiddleware as ASGIMiddleware
 from jwtgate.netlify import redirect_rules
@@ -190,14 +192,6 @@ def exported(ref: str) -> Any:
     (target / "jwtgate").rename(target / name)
     sys.path.insert(0, str(target))
     return importlib.import_module(name)
-
-
-def _prometheus() -> Any:
-    from prometheus_client import CollectorRegistry
-
-    from jwtgate.prometheus import PrometheusObserver
-
-    return PrometheusObserver(registry=CollectorRegistry())
 
 
 def build(against: str | None) -> tuple[list[Any], dict[str, str]]:
