@@ -221,7 +221,7 @@ class GateMiddleware:
         if self.rules is not None:
             from .rules_asgi import RulesApp
 
-            self.app = RulesApp(app, self.rules)
+            self.app = RulesApp(app, self.rules, gate._reporter)
         self._memo: CredentialMemo[_Entry] = CredentialMemo(MEMO_SIZE, gate=gate)
         self._entries = self._memo.entries
         # Gate.still_valid, inlined below (its method call cost 0.15 µs of a cache hit):

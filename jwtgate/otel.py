@@ -126,10 +126,13 @@ class OpenTelemetryObserver(Observer):
             unit="s",
             description="How long a revocation check made by the gate took",
         )
-        self._rules = meter.create_counter(
+        # Counted here and observed when read: the SDK's Counter.add costs microseconds.
+        self._rule_totals: dict[tuple[str, str], int] = {}
+        meter.create_observable_counter(
             "jwtgate.rule.decisions",
+            callbacks=[self._observe_rules],
             unit="{decision}",
-            description="Path rule decisions, by rule pattern and decision",
+            description="Path rule decisions, by rule (its line or position) and decision",
         )
 
     # --- metrics ---------------------------------------------------------------------
@@ -178,7 +181,19 @@ class OpenTelemetryObserver(Observer):
         self._revocation_duration.record(seconds, {"jwtgate.outcome": outcome})
 
     def rule_decided(self, *, rule: str, decision: str) -> None:
-        self._rules.add(1, {"jwtgate.rule": self._rule(rule), "jwtgate.decision": decision})
+        key = (self._rule(rule), self._decision(decision))
+        with self._lock:
+            self._rule_totals[key] = self._rule_totals.get(key, 0) + 1
+
+    def _observe_rules(self, options: CallbackOptions) -> Iterable[Observation]:
+        from opentelemetry.metrics import Observation
+
+        with self._lock:
+            totals = list(self._rule_totals.items())
+        return [
+            Observation(total, {"jwtgate.rule": rule, "jwtgate.decision": decision})
+            for (rule, decision), total in totals
+        ]
 
     # --- spans -----------------------------------------------------------------------
 

@@ -7,6 +7,12 @@ Netlify site's (that is ``JWTGATE_NETLIFY_JWT_SECRET``). Values may be Python
 values (lists, numbers, booleans, a JWK as a dict) or text as an environment
 variable holds it (``"RS256,ES256"``, ``"30"``, ``"true"``).
 
+Each provider preset has settings of its own, ``JWTGATE_<PROVIDER>_*``, one
+per argument a dashboard gives (``JWTGATE_AUTH0_DOMAIN`` is ``auth0(domain)``;
+the table is ``jwtgate.preset_settings``). Where a preset accepts
+``jwtgate.presets.UNCHECKED`` to skip a check, the setting's value
+``unchecked`` says so; an unset setting never does.
+
 ``None`` counts as unset; an empty string does not: ``JWTGATE_SECRET=`` (a
 variable exported from an unset one) is refused as empty rather than read as
 "no setting", which could silently drop a check. A name that starts with
@@ -27,6 +33,7 @@ from .csrf import CSRFPolicy
 from .errors import ConfigurationError
 from .gate import Gate
 from .issuer import Issuer
+from .preset_settings import PRESET_SETTINGS, UNCHECKED_VALUE, Field, PresetSettings
 
 __all__ = [
     "DJANGO_SETTINGS",
@@ -42,12 +49,8 @@ PREFIX = "JWTGATE_"
 
 #: The settings that make a ``Gate``, read by every framework, the environment and the CLI.
 GATE_SETTINGS: Mapping[str, str] = {
-    # Netlify Identity (GoTrue)
-    "JWTGATE_NETLIFY_JWT_SECRET": "the site's Identity JWT secret: trust Netlify Identity tokens",
-    "JWTGATE_NETLIFY_IDENTITY_URL": "https://<site>/.netlify/identity, where GoTrue answers",
-    # Privy
-    "JWTGATE_PRIVY_APP_ID": "the Privy app id: trust that app's Privy tokens",
-    "JWTGATE_PRIVY_VERIFICATION_KEY": "the app's verification key (PEM); else fetched from Privy",
+    # The presets: Netlify, Privy, Auth0, Cognito, Keycloak, Firebase, Supabase, Clerk, OIDC
+    **{name: text for preset in PRESET_SETTINGS for name, text in preset.described().items()},
     # Any other issuer
     "JWTGATE_ISSUER": "the exact iss expected (unset: not checked)",
     "JWTGATE_ALGORITHMS": "allowed algorithms, e.g. RS256 or HS256,HS384 (required)",
@@ -106,9 +109,7 @@ _GENERIC = (
 )
 _KEY_SOURCES = ("JWTGATE_SECRET", "JWTGATE_PUBLIC_KEY", "JWTGATE_JWKS_URL", "JWTGATE_DISCOVERY")
 _ISSUER_SETTINGS = (
-    "JWTGATE_NETLIFY_JWT_SECRET",
-    "JWTGATE_PRIVY_APP_ID",
-    "JWTGATE_PRIVY_VERIFICATION_KEY",
+    *(field.setting for preset in PRESET_SETTINGS for field in preset.fields if field.configures),
     *_KEY_SOURCES,
     *_GENERIC,
 )
@@ -125,16 +126,6 @@ _ISSUER_PARAMETERS = {
     "leeway": "JWTGATE_LEEWAY",
     "required_claims": "JWTGATE_REQUIRED_CLAIMS",
     "token_type": "JWTGATE_TOKEN_TYPE",
-}
-_NETLIFY_PARAMETERS = {
-    "jwt_secret": "JWTGATE_NETLIFY_JWT_SECRET",
-    "secret": "JWTGATE_NETLIFY_JWT_SECRET",
-    "identity_url": "JWTGATE_NETLIFY_IDENTITY_URL",
-}
-_PRIVY_PARAMETERS = {
-    "app_id": "JWTGATE_PRIVY_APP_ID",
-    "verification_key": "JWTGATE_PRIVY_VERIFICATION_KEY",
-    "key": "JWTGATE_PRIVY_VERIFICATION_KEY",
 }
 _GATE_PARAMETERS = {
     "sources": "JWTGATE_SOURCES",
@@ -176,9 +167,10 @@ def gate_from_settings(
 class Settings:
     """The ``JWTGATE_*`` settings of one source, checked by name and read by type.
 
-    Netlify (``JWTGATE_NETLIFY_JWT_SECRET``), Privy (``JWTGATE_PRIVY_APP_ID``)
-    and a generic issuer (``JWTGATE_ALGORITHMS`` with one key source) may be
-    combined where the issuers allow it.
+    Every preset configured (``JWTGATE_NETLIFY_JWT_SECRET``,
+    ``JWTGATE_AUTH0_DOMAIN`` …) and a generic issuer (``JWTGATE_ALGORITHMS``
+    with one key source) go in one gate, where the issuers allow it (no two
+    with the same ``iss``).
     """
 
     def __init__(
@@ -296,15 +288,14 @@ class Settings:
             return Gate(issuers=issuers, **options)
 
     def issuers(self) -> list[Issuer]:
-        """The issuers the settings describe: Netlify, Privy, then the generic one."""
+        """The issuers the settings describe: the presets configured, then the generic one."""
         issuers: list[Issuer] = []
-        netlify = self._netlify()
-        if netlify is not None:
-            issuers.append(netlify)
-        privy = self._privy()
-        if privy is not None:
-            issuers.append(privy)
-        generic = self._generic(beside_netlify=netlify is not None)
+        for preset in PRESET_SETTINGS:
+            issuer = self._preset(preset)
+            if issuer is not None:
+                issuers.append(issuer)
+        beside_netlify = any(issuer.name == "netlify" for issuer in issuers)
+        generic = self._generic(beside_netlify=beside_netlify)
         if generic is not None:
             issuers.append(generic)
         return issuers
@@ -344,37 +335,63 @@ class Settings:
     def _renaming(self, parameters: Mapping[str, str]) -> _Renaming:
         return _Renaming({param: self.name(key) for param, key in parameters.items()})
 
-    def _netlify(self) -> Issuer | None:
-        secret = self.text("JWTGATE_NETLIFY_JWT_SECRET")
-        if secret is None:
+    def _preset(self, preset: PresetSettings) -> Issuer | None:
+        """The preset's issuer when any of its settings configures it, else ``None``."""
+        given = [f for f in preset.fields if f.configures and self._present(f.setting)]
+        if not given:
             return None
-        from .presets import netlify
-
-        with self._renaming(_NETLIFY_PARAMETERS):
-            return netlify(
-                jwt_secret=secret, identity_url=self.text("JWTGATE_NETLIFY_IDENTITY_URL")
-            )
-
-    def _privy(self) -> Issuer | None:
-        app_id = self.text("JWTGATE_PRIVY_APP_ID")
-        key = self._pem("JWTGATE_PRIVY_VERIFICATION_KEY")
-        if app_id is None:
-            if key is not None:
+        arguments: dict[str, Any] = {}
+        for field in preset.fields:
+            value = self._field(field)
+            if value is not None:
+                arguments[field.argument] = value
+            elif field.required:
+                others = ", ".join(self.name(f.setting) for f in given)
+                opt_out = f"; or {UNCHECKED_VALUE} to accept any" if field.skippable else ""
                 raise ConfigurationError(
-                    f"{self.name('JWTGATE_PRIVY_VERIFICATION_KEY')}: "
-                    f"set {self.name('JWTGATE_PRIVY_APP_ID')} too"
+                    f"{self.name(field.setting)}: required with {others} ({field.meaning}){opt_out}"
                 )
-            return None
         from . import presets
 
-        privy: Any = getattr(presets, "privy", None)
-        if privy is None:
-            raise ConfigurationError(
-                f"{self.name('JWTGATE_PRIVY_APP_ID')}: this version of jwtgate has no Privy preset"
-            )
-        with self._renaming(_PRIVY_PARAMETERS):
-            issuer: Issuer = privy(app_id, verification_key=key)
+        build = getattr(presets, preset.name)
+        with self._renaming(preset.parameters()):
+            issuer: Issuer = build(**arguments)
         return issuer
+
+    def _field(self, field: Field) -> Any:
+        """One preset setting's value, read as its kind says; ``None`` when unset."""
+        key = field.setting
+        if field.kind == "text":
+            return self.text(key)
+        if field.kind == "key":
+            value = self._raw(key)
+            # A PEM as text; in Python settings also bytes or a key object, which the preset checks.
+            return self._pem(key) if isinstance(value, str) else value
+        if field.kind == "checks":
+            return self._checks(field)
+        values = self.strings(key)
+        if field.kind == "roles" and values is not None and len(values) == 1:
+            return values[0]
+        return values
+
+    def _checks(self, field: Field) -> Any:
+        """Values a check accepts, or ``UNCHECKED`` (``unchecked``) where the preset allows it."""
+        from .presets import UNCHECKED
+
+        key = field.setting
+        values = [UNCHECKED_VALUE] if self._raw(key) is UNCHECKED else self.strings(key)
+        if values is None or all(v.strip().lower() != UNCHECKED_VALUE for v in values):
+            return values
+        if len(values) > 1:
+            raise ConfigurationError(
+                f"{self.name(key)}: {UNCHECKED_VALUE} stands alone (it turns the check off); "
+                "give it alone, or only the values to accept"
+            )
+        if not field.skippable:
+            raise ConfigurationError(
+                f"{self.name(key)}: cannot be {UNCHECKED_VALUE}; give {field.meaning}"
+            )
+        return UNCHECKED
 
     def _generic(self, *, beside_netlify: bool) -> Issuer | None:
         given = self.configured(_KEY_SOURCES)
