@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import free_port
+
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 5.0
 
@@ -34,13 +36,6 @@ def redis_binary() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class RedisServer:

@@ -17,7 +17,8 @@ from jwtgate.cli import main
 from jwtgate.cli_revoke import _DEFAULT_LIFETIME
 from jwtgate.revocation import DEFAULT_MAX_TOKEN_LIFETIME, RedisRevocations
 from jwtgate.testing import TokenFactory
-from tests.redis_server import RedisServer, free_port, running_redis
+from tests.redis_server import RedisServer, running_redis
+from tests.servers import free_port
 
 
 @pytest.fixture(scope="module")

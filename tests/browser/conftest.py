@@ -21,8 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_asgi_server import Server as Uvicorn
-from tests.integration.test_flask_server import gunicorn
+from tests.servers import flask_example, starlette_example
 
 from . import access_log
 from .kit import AccessLog, Browser, Site
@@ -39,7 +38,6 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ROOT = Path(__file__).resolve().parents[2]
 _FAILED = pytest.StashKey[bool]()
 OBSERVED: list[tuple[str, str]] = []
 
@@ -149,11 +147,8 @@ def _flask_example(tmp_path_factory: pytest.TempPathFactory, **env: str) -> Iter
         f"--access-logfile {log} --access-logformat '{access_log.FORMAT}' "
         f"--logger-class {access_log.__name__}.TokenCookieLogger"
     )
-    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    with gunicorn(
-        EXAMPLE_DEVELOPMENT="1", GUNICORN_CMD_ARGS=args, PYTHONPATH=path, **env
-    ) as server:
-        yield App(f"http://127.0.0.1:{server.port}", AccessLog(log))
+    with flask_example(EXAMPLE_DEVELOPMENT="1", GUNICORN_CMD_ARGS=args, **env) as server:
+        yield App(server.url, AccessLog(log))
 
 
 @pytest.fixture(scope="package")
@@ -173,8 +168,5 @@ def flask_rules_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
 @pytest.fixture(scope="package")
 def starlette_app() -> Iterator[App]:
     """examples/starlette_app under uvicorn."""
-    server = Uvicorn("examples.starlette_app.app:app")
-    try:
+    with starlette_example("examples.starlette_app.app:app") as server:
         yield App(server.url)
-    finally:
-        server.stop()

@@ -10,10 +10,8 @@ discovery. The process is stopped by its PID when the module ends, pass or fail.
 from __future__ import annotations
 
 import json
-import os
 import selectors
 import shutil
-import signal
 import subprocess
 import threading
 import time
@@ -28,6 +26,7 @@ import pytest
 from jwtgate import Gate, InvalidClaims, InvalidSignature
 from jwtgate.presets import oidc
 from jwtgate.remote import RemoteKeys
+from tests.servers import stop
 
 PROVIDER_DIR = Path(__file__).resolve().parents[1] / "oidc_provider"
 CLIENT = {"client_id": "jwtgate-tests", "client_secret": "not-a-secret-only-for-local-tests"}
@@ -60,18 +59,6 @@ def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
     raise RuntimeError("the OpenID provider did not start")
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(5)
-    if process.stdout is not None:
-        process.stdout.close()
-
-
 @pytest.fixture(scope="module")
 def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     node, npm = shutil.which("node"), shutil.which("npm")
@@ -86,6 +73,7 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
+            start_new_session=True,
         )
     try:
         try:
@@ -95,7 +83,9 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         assert started["issuer"].startswith("http://127.0.0.1:")
         yield started["issuer"]
     finally:
-        _stop(process)
+        stop(process)
+        assert process.stdout is not None
+        process.stdout.close()
 
 
 def access_token(issuer: str, resource: str = "urn:jwtgate:es256", scope: str = "read") -> str:
