@@ -11,7 +11,6 @@ a screenshot of every page still open.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.servers import flask_example, starlette_example
+from tests.tools import unavailable
 
 from . import access_log
 from .kit import AccessLog, Browser, Site
@@ -43,10 +43,7 @@ OBSERVED: list[tuple[str, str]] = []
 
 
 def _unavailable(reason: str) -> None:
-    """Fail in CI, where the browser must run; skip, saying why, anywhere else."""
-    if os.environ.get("CI"):
-        pytest.fail(f"the browser tests cannot run: {reason}", pytrace=False)
-    pytest.skip(f"browser tests: {reason}")
+    unavailable(f"the browser tests cannot run: {reason}")
 
 
 @pytest.fixture(scope="package")

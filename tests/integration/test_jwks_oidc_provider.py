@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import selectors
-import shutil
 import subprocess
 import threading
 import time
@@ -27,23 +26,12 @@ from jwtgate import Gate, InvalidClaims, InvalidSignature
 from jwtgate.presets import oidc
 from jwtgate.remote import RemoteKeys
 from tests.servers import stop
+from tests.tools import node_with
 
 PROVIDER_DIR = Path(__file__).resolve().parents[1] / "oidc_provider"
 CLIENT = {"client_id": "jwtgate-tests", "client_secret": "not-a-secret-only-for-local-tests"}
 AUDIENCES = ["urn:jwtgate:es256", "urn:jwtgate:rs256"]
 START_TIMEOUT = 30.0
-
-
-def _install(npm: str) -> None:
-    if (PROVIDER_DIR / "node_modules" / "oidc-provider" / "package.json").is_file():
-        return
-    subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund"],
-        cwd=PROVIDER_DIR,
-        check=True,
-        timeout=300,
-        capture_output=True,
-    )
 
 
 def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
@@ -61,10 +49,7 @@ def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
 
 @pytest.fixture(scope="module")
 def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("needs Node.js and npm: the OpenID provider is the npm package oidc-provider")
-    _install(npm)
+    node = node_with(PROVIDER_DIR, "the OpenID provider is the npm package oidc-provider")
     log = tmp_path_factory.mktemp("oidc-provider") / "stderr.log"
     with log.open("w") as stderr:
         process = subprocess.Popen(

@@ -25,7 +25,6 @@ from jwtgate.testing import TokenFactory
 from tests.integration.verifier_kit import (
     Case,
     Verdict,
-    _unavailable,
     compare,
     documented,
     jwtgate_verdicts,
@@ -33,6 +32,7 @@ from tests.integration.verifier_kit import (
     summary,
 )
 from tests.tokens import raw_token
+from tests.tools import unavailable
 
 PROJECT = "example-project-1a2b3"
 CERTS_PATH = "/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
@@ -48,7 +48,7 @@ def _sdk() -> tuple[Any, Any, Any]:
         from firebase_admin import _token_gen, auth
         from freezegun import freeze_time
     except ImportError:
-        _unavailable(
+        unavailable(
             "needs firebase-admin and freezegun (pip install -r tests/verifiers/requirements.txt)"
         )
     return firebase_admin, (_token_gen, auth), freeze_time
