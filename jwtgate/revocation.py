@@ -905,19 +905,12 @@ class RevocationCheck:
                 if self._is_async:
                     from asgiref.sync import async_to_sync
 
-                    revoked = async_to_sync(hook)(user)
+                    outcome = _outcome(async_to_sync(hook)(user))
                 else:
-                    revoked = hook(user)
-                outcome = "revoked" if revoked else "not_revoked"
-        except AuthError as error:
-            self._report("unavailable", started)
-            raise error from None
-        except Exception:
-            self._report("unavailable", started)
-            raise self._hook_failed() from None
-        self._report(outcome, started)
-        if outcome == "revoked":
-            raise RevokedToken()
+                    outcome = _outcome(hook(user))
+        except Exception as error:
+            raise self._failure(error, started) from None
+        self._conclude(outcome, started)
 
     async def check_async(self, user: User) -> None:
         """``check`` for asyncio: a store reads memory, an async hook is awaited, a sync one
@@ -929,29 +922,37 @@ class RevocationCheck:
             else:
                 hook = cast("Callable[[User], Any]", self._hook)
                 if self._is_async:
-                    revoked = await _awaitable(hook(user))
+                    outcome = _outcome(await _awaitable(hook(user)))
                 else:
                     from asgiref.sync import sync_to_async
 
-                    revoked = await sync_to_async(hook, thread_sensitive=False)(user)
-                outcome = "revoked" if revoked else "not_revoked"
-        except AuthError as error:
-            self._report("unavailable", started)
-            raise error from None
-        except Exception:
-            self._report("unavailable", started)
-            raise self._hook_failed() from None
+                    outcome = _outcome(await sync_to_async(hook, thread_sensitive=False)(user))
+        except Exception as error:
+            raise self._failure(error, started) from None
+        self._conclude(outcome, started)
+
+    def _conclude(self, outcome: str, started: float) -> None:
         self._report(outcome, started)
         if outcome == "revoked":
             raise RevokedToken()
+
+    def _failure(self, error: Exception, started: float) -> Exception:
+        """What a check that failed raises: a jwtgate error as it is, anything else
+        (a failing hook) logged and made ``RevocationUnavailable``."""
+        self._report("unavailable", started)
+        if isinstance(error, AuthError):
+            return error
+        logger.exception("jwtgate: the is_revoked hook failed; the token is refused with 503")
+        return RevocationUnavailable()
 
     def _report(self, outcome: str, started: float) -> None:
         if self.observer is not None:
             self.observer.revocation_checked(outcome=outcome, seconds=time.perf_counter() - started)
 
-    def _hook_failed(self) -> RevocationUnavailable:
-        logger.exception("jwtgate: the is_revoked hook failed; the token is refused with 503")
-        return RevocationUnavailable()
+
+def _outcome(revoked: object) -> Outcome:
+    """A hook's answer as a check's outcome."""
+    return "revoked" if revoked else "not_revoked"
 
 
 async def _awaitable(value: Awaitable[Any] | Any) -> Any:
