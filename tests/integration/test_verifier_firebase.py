@@ -30,6 +30,7 @@ from tests.integration.verifier_kit import (
     jwtgate_verdicts,
     serving,
     summary,
+    variants,
 )
 from tests.tokens import raw_token
 from tests.tools import unavailable
@@ -81,11 +82,7 @@ def _cases(tokens: TokenFactory, now: int) -> list[Case]:
     claims = tokens.claims(sub=uid, email="ada@example.com", email_verified=True)
     header = {"alg": "RS256", "kid": tokens.kid, "typ": "JWT"}
 
-    def signed(**changes: object) -> str:
-        return tokens.sign({**claims, **changes})
-
-    def without(name: str) -> str:
-        return raw_token(tokens, header, {k: v for k, v in claims.items() if k != name})
+    signed, without = variants(tokens, claims, header)
 
     return [
         Case("valid", signed()),

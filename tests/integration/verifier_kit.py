@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from jwtgate import AuthError, Gate
+from jwtgate.testing import TokenFactory
+from tests.tokens import raw_token
 from tests.tools import node_with
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,6 +96,25 @@ class LocalServer:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=10)
+
+
+def variants(
+    tokens: TokenFactory, claims: Mapping[str, Any], header: Mapping[str, Any]
+) -> tuple[Callable[..., str], Callable[[str], str]]:
+    """A table's two ways of making a token variant from its ``claims``.
+
+    ``signed(**changes)``: the claims with ``changes``, signed by ``tokens``;
+    ``without(name)``: the claims less ``name``, signed under exactly ``header``
+    (the factory would add a missing claim back).
+    """
+
+    def signed(**changes: object) -> str:
+        return tokens.sign({**claims, **changes})
+
+    def without(name: str) -> str:
+        return raw_token(tokens, header, {k: v for k, v in claims.items() if k != name})
+
+    return signed, without
 
 
 @contextmanager
