@@ -287,16 +287,24 @@ def _environ(case: dict[str, Any], cookie: str, navigation: bool) -> dict[str, A
     return environ
 
 
+def _replayed(
+    run: Run, corpus_file: CorpusFile, navigation: bool
+) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """The requests an adapter replays, with the engine's outcome: every third one; as a
+    browser's navigation, every one the engine refuses."""
+    outcomes = run.engine[corpus_file.name]["cases"]
+    pairs = list(zip(corpus_file.cases, outcomes, strict=True))
+    for case, outcome in pairs if navigation else pairs[::ADAPTER_STRIDE]:
+        if not navigation or (outcome["status"] or 0) >= 400:
+            yield case, outcome
+
+
 @pytest.mark.parametrize("navigation", [False, True], ids=["api-client", "browser"])
 def test_wsgi_answers_as_netlify_decides(run, gate, navigation):
     disagreements, checked = [], 0
     for corpus_file in run.files:
         app, seen = _wsgi_app(gate, run.tables[corpus_file.name])
-        outcomes = run.engine[corpus_file.name]["cases"]
-        pairs = list(zip(corpus_file.cases, outcomes, strict=True))
-        for case, outcome in pairs if navigation else pairs[::ADAPTER_STRIDE]:
-            if navigation and not (outcome["status"] or 0) >= 400:
-                continue
+        for case, outcome in _replayed(run, corpus_file, navigation):
             seen.clear()
             response: dict[str, Any] = {}
 
@@ -334,11 +342,7 @@ def test_asgi_answers_as_netlify_decides(run, gate, navigation):
                 await send({"type": "http.response.body", "body": b"app"})
 
             middleware = ASGIGate(app, gate, rules=run.tables[corpus_file.name])
-            outcomes = run.engine[corpus_file.name]["cases"]
-            pairs = list(zip(corpus_file.cases, outcomes, strict=True))
-            for case, outcome in pairs if navigation else pairs[::ADAPTER_STRIDE]:
-                if navigation and not (outcome["status"] or 0) >= 400:
-                    continue
+            for case, outcome in _replayed(run, corpus_file, navigation):
                 seen.clear()
                 sent: list[dict[str, Any]] = []
                 headers = [
