@@ -575,62 +575,71 @@ class RedisRevocations(RevocationStore):
     # --- writes ----------------------------------------------------------------------
 
     def _record(self, kind: str, ident: str, at: float | None, until: float | None) -> None:
-        self._remember(kind, ident, at, until)  # refused here at once, whatever Redis says
-        key, value, message = self._entry(kind, ident, at, until)
-        if until is not None and until <= self._clock():
-            return  # nothing it covers is valid any more
-        try:
-            with self._sync_client().pipeline(transaction=True) as pipe:
-                if until is None:
-                    pipe.set(key, value)
-                else:
-                    pipe.set(key, value, pxat=math.ceil(until * 1000))
-                pipe.publish(self.channel, message)
-                pipe.execute()
-        except Exception as exc:
-            raise RevocationError(self._failure("recorded", exc)) from None
+        writes = self._recording(kind, ident, at, until)
+        if writes is not None:
+            self._write(writes, "recorded")
 
     def _erase(self, kind: str, ident: str) -> None:
-        self._forget(kind, ident)
-        message = json.dumps({"op": "del", "kind": kind, "id": ident}, separators=(",", ":"))
-        try:
-            with self._sync_client().pipeline(transaction=True) as pipe:
-                pipe.delete(self._key(kind, ident))
-                pipe.publish(self.channel, message)
-                pipe.execute()
-        except Exception as exc:
-            raise RevocationError(self._failure("removed", exc)) from None
+        self._write(self._erasing(kind, ident), "removed")
 
     async def _record_async(
         self, kind: str, ident: str, at: float | None, until: float | None
     ) -> None:
-        self._remember(kind, ident, at, until)
-        key, value, message = self._entry(kind, ident, at, until)
-        if until is not None and until <= self._clock():
-            return
-        try:
-            async with asyncio.timeout(self.timeout):
-                async with self._async_client().pipeline(transaction=True) as pipe:
-                    if until is None:
-                        pipe.set(key, value)
-                    else:
-                        pipe.set(key, value, pxat=math.ceil(until * 1000))
-                    pipe.publish(self.channel, message)
-                    await pipe.execute()
-        except Exception as exc:
-            raise RevocationError(self._failure("recorded", exc)) from None
+        writes = self._recording(kind, ident, at, until)
+        if writes is not None:
+            await self._write_async(writes, "recorded")
 
     async def _erase_async(self, kind: str, ident: str) -> None:
+        await self._write_async(self._erasing(kind, ident), "removed")
+
+    def _recording(
+        self, kind: str, ident: str, at: float | None, until: float | None
+    ) -> Callable[[Any], None] | None:
+        """Remember an entry here, then what queues it on a Redis pipeline and tells the
+        other workers; ``None`` when nothing it covers is valid any more."""
+        self._remember(kind, ident, at, until)  # refused here at once, whatever Redis says
+        key, value, message = self._entry(kind, ident, at, until)
+        if until is not None and until <= self._clock():
+            return None
+
+        def writes(pipe: Any) -> None:
+            if until is None:
+                pipe.set(key, value)
+            else:
+                pipe.set(key, value, pxat=math.ceil(until * 1000))
+            pipe.publish(self.channel, message)
+
+        return writes
+
+    def _erasing(self, kind: str, ident: str) -> Callable[[Any], None]:
+        """Forget an entry here, then what queues its removal on a Redis pipeline."""
         self._forget(kind, ident)
         message = json.dumps({"op": "del", "kind": kind, "id": ident}, separators=(",", ":"))
+
+        def writes(pipe: Any) -> None:
+            pipe.delete(self._key(kind, ident))
+            pipe.publish(self.channel, message)
+
+        return writes
+
+    def _write(self, writes: Callable[[Any], None], doing: str) -> None:
+        """``writes`` in one Redis transaction; a failure is a ``RevocationError``."""
+        try:
+            with self._sync_client().pipeline(transaction=True) as pipe:
+                writes(pipe)
+                pipe.execute()
+        except Exception as exc:
+            raise RevocationError(self._failure(doing, exc)) from None
+
+    async def _write_async(self, writes: Callable[[Any], None], doing: str) -> None:
+        """``_write`` on the event loop, within the store's timeout."""
         try:
             async with asyncio.timeout(self.timeout):
                 async with self._async_client().pipeline(transaction=True) as pipe:
-                    pipe.delete(self._key(kind, ident))
-                    pipe.publish(self.channel, message)
+                    writes(pipe)
                     await pipe.execute()
         except Exception as exc:
-            raise RevocationError(self._failure("removed", exc)) from None
+            raise RevocationError(self._failure(doing, exc)) from None
 
     def _entry(
         self, kind: str, ident: str, at: float | None, until: float | None
