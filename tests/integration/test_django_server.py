@@ -18,6 +18,7 @@ import pytest
 
 from jwtgate.testing import TokenFactory
 from tests.servers import Answer, Server, exit_of, gunicorn_command, running, uvicorn_command
+from tests.tokens import bearer
 
 SECRET = secrets.token_urlsafe(40)
 COMMANDS = {
@@ -44,10 +45,6 @@ def server(request) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def tokens() -> TokenFactory:
     return TokenFactory.netlify(secret=SECRET)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def post_json(server: Server, path: str, headers: dict[str, str]) -> Answer:

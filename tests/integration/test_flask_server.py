@@ -18,15 +18,12 @@ import pytest
 from jwtgate import presets
 from jwtgate.testing import DEVELOPMENT_SECRET, TokenFactory
 from tests.servers import FLASK_EXAMPLE, Server, exit_of, flask_example
+from tests.tokens import bearer
 
 
 def development_tokens() -> TokenFactory:
     """Netlify-shaped tokens signed with the development key the example trusts by default."""
     return TokenFactory.netlify(secret=DEVELOPMENT_SECRET)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}

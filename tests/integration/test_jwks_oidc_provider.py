@@ -26,6 +26,7 @@ from jwtgate import Gate, InvalidClaims, InvalidSignature
 from jwtgate.presets import oidc
 from jwtgate.remote import RemoteKeys
 from tests.servers import stop
+from tests.tokens import bearer
 from tests.tools import node_with
 
 PROVIDER_DIR = Path(__file__).resolve().parents[1] / "oidc_provider"
@@ -86,10 +87,6 @@ def access_token(issuer: str, resource: str = "urn:jwtgate:es256", scope: str = 
 def gate_for(issuer: str, **options: Any) -> Gate:
     preset = oidc(issuer, audience=AUDIENCES, token_type="at+jwt", roles_claim="scope", **options)
     return Gate(issuers=[preset])
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_access_tokens_verify_through_discovery(issuer: str) -> None:

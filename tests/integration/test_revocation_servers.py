@@ -20,6 +20,7 @@ import pytest
 from jwtgate.testing import TokenFactory
 from tests.redis_server import RedisServer, running_redis
 from tests.servers import Server, gunicorn_command, running, uvicorn_command
+from tests.tokens import bearer
 
 SECRET = "a-test-secret-of-at-least-32-bytes!!"
 WORKERS = 2
@@ -57,10 +58,6 @@ def cluster(request) -> Iterator[Cluster]:
                 server.wait_until_answering("/health")
             tokens = TokenFactory("HS256", key=SECRET)
             yield Cluster(redis, [one, two], tokens, policy)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def every_worker(server: Server, token: str, status: int) -> dict[str, float]:
