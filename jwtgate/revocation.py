@@ -547,30 +547,28 @@ class RedisRevocations(RevocationStore):
         """The policy while revocations made elsewhere may be missing here."""
         if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
             self.start()
-        reason = self._outage or "not loaded yet"
         if self.on_error == "deny":
-            held = self._throttle.allow("deny")
-            if held is not None:
-                logger.warning(
-                    "jwtgate: refusing tokens with 503: the revocations at %s are unavailable "
-                    "(%s; on_error='deny')%s",
-                    self.location,
-                    reason,
-                    f"; {held} more refused since the last line" if held else "",
-                )
+            self._warn_out_of_sync("refusing tokens with 503", "refused")
             raise RevocationUnavailable(retry_after=self.retry_after)
         if self._revoked_here(user):  # what is known is still refused
             return "revoked"
-        held = self._throttle.allow("allow")
+        self._warn_out_of_sync(
+            "accepting a token without an up-to-date revocation check", "accepted"
+        )
+        return "fail_open"
+
+    def _warn_out_of_sync(self, doing: str, done: str) -> None:
+        """Say what the ``on_error`` policy does, a line at most as often as the throttle lets."""
+        held = self._throttle.allow(self.on_error)
         if held is not None:
             logger.warning(
-                "jwtgate: accepting a token without an up-to-date revocation check: the "
-                "revocations at %s are unavailable (%s; on_error='allow')%s",
+                "jwtgate: %s: the revocations at %s are unavailable (%s; on_error='%s')%s",
+                doing,
                 self.location,
-                reason,
-                f"; {held} more accepted since the last line" if held else "",
+                self._outage or "not loaded yet",
+                self.on_error,
+                f"; {held} more {done} since the last line" if held else "",
             )
-        return "fail_open"
 
     # --- writes ----------------------------------------------------------------------
 
