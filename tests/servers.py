@@ -119,6 +119,8 @@ def exit_of(
 
 @dataclass
 class Answer:
+    """What the server answered, and how long it took (``seconds``)."""
+
     status: int
     headers: http.client.HTTPMessage
     body: bytes
