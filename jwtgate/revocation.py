@@ -664,19 +664,25 @@ class RedisRevocations(RevocationStore):
 
     def _make_client(self) -> Any:
         import redis
-        from redis.backoff import NoBackoff
         from redis.retry import Retry
 
-        # No retries: every wait is bounded by one timeout, and the policy, not
-        # a retry loop, decides what a request gets while Redis is away.
-        return redis.Redis.from_url(
-            self.url,
-            socket_timeout=self.timeout,
-            socket_connect_timeout=self.timeout,
-            decode_responses=True,
-            encoding_errors="replace",
-            retry=Retry(NoBackoff(), 0),
-        )
+        return redis.Redis.from_url(self.url, **self._client_options(Retry))
+
+    def _client_options(self, retry: Any) -> dict[str, Any]:
+        """How every client connects, given redis' sync or asyncio ``Retry`` class.
+
+        No retries: every wait is bounded by one timeout, and the policy, not a
+        retry loop, decides what a request gets while Redis is away.
+        """
+        from redis.backoff import NoBackoff
+
+        return {
+            "socket_timeout": self.timeout,
+            "socket_connect_timeout": self.timeout,
+            "decode_responses": True,
+            "encoding_errors": "replace",
+            "retry": retry(NoBackoff(), 0),
+        }
 
     def _sync_client(self) -> Any:
         client = self._client
@@ -687,20 +693,12 @@ class RedisRevocations(RevocationStore):
     def _async_client(self) -> Any:
         import redis.asyncio
         from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
 
         # A redis.asyncio client belongs to the event loop it first ran on.
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
         if client is None:
-            client = redis.asyncio.Redis.from_url(
-                self.url,
-                socket_timeout=self.timeout,
-                socket_connect_timeout=self.timeout,
-                decode_responses=True,
-                encoding_errors="replace",
-                retry=Retry(NoBackoff(), 0),
-            )
+            client = redis.asyncio.Redis.from_url(self.url, **self._client_options(Retry))
             self._async_clients[loop] = client
         return client
 
