@@ -300,14 +300,12 @@ class GateMiddleware:
             return self.__acall__(request)
         view = DjangoView(request)
         try:
-            auth = self._auth(
-                request, view, None if is_preflight(request.META) else self.gate.authenticate(view)
-            )
+            user = None if is_preflight(request.META) else self.gate.authenticate(view)
+            auth: RequestAuth | HttpResponse = self._auth(request, view, user)
         except AuthError as error:
-            refused = self._refused(request, view, error)
-            if isinstance(refused, HttpResponse):
-                return refused
-            auth = refused
+            auth = self._refused(request, view, error)
+        if isinstance(auth, HttpResponse):
+            return auth
         token = set_auth(auth)
         try:
             page = None if self.rules is None else self.rules.before(request, auth)
@@ -322,12 +320,11 @@ class GateMiddleware:
         view = DjangoView(request)
         try:
             user = None if is_preflight(request.META) else await self.gate.authenticate_async(view)
-            auth = self._auth(request, view, user)
+            auth: RequestAuth | HttpResponse = self._auth(request, view, user)
         except AuthError as error:
-            refused = self._refused(request, view, error)
-            if isinstance(refused, HttpResponse):
-                return refused
-            auth = refused
+            auth = self._refused(request, view, error)
+        if isinstance(auth, HttpResponse):
+            return auth
         token = set_auth(auth)
         try:
             page = None if self.rules is None else self.rules.before(request, auth)

@@ -143,15 +143,8 @@ class OpenTelemetryObserver(Observer):
             self._accepted_totals[key] = self._accepted_totals.get(key, 0) + count
 
     def _observe_accepted(self, options: CallbackOptions) -> Iterable[Observation]:
-        from opentelemetry.metrics import Observation
-
         self.flush()
-        with self._lock:
-            totals = list(self._accepted_totals.items())
-        return [
-            Observation(total, {"jwtgate.issuer": issuer, "jwtgate.how": how})
-            for (issuer, how), total in totals
-        ]
+        return self._observations(self._accepted_totals, "jwtgate.issuer", "jwtgate.how")
 
     def refused(self, *, issuer: str, error: str, reason: str) -> None:
         attributes = {
@@ -186,13 +179,18 @@ class OpenTelemetryObserver(Observer):
             self._rule_totals[key] = self._rule_totals.get(key, 0) + 1
 
     def _observe_rules(self, options: CallbackOptions) -> Iterable[Observation]:
+        return self._observations(self._rule_totals, "jwtgate.rule", "jwtgate.decision")
+
+    def _observations(
+        self, totals: dict[tuple[str, str], int], *attributes: str
+    ) -> list[Observation]:
+        """The counted ``totals``, each with its key's values as ``attributes``."""
         from opentelemetry.metrics import Observation
 
         with self._lock:
-            totals = list(self._rule_totals.items())
+            counted = list(totals.items())
         return [
-            Observation(total, {"jwtgate.rule": rule, "jwtgate.decision": decision})
-            for (rule, decision), total in totals
+            Observation(total, dict(zip(attributes, key, strict=True))) for key, total in counted
         ]
 
     # --- spans -----------------------------------------------------------------------

@@ -246,6 +246,14 @@ class Settings:
                     pass
         raise ConfigurationError(f"{self.name(key)}: must be a number")
 
+    def _whole_number(self, key: str) -> int | None:
+        value = self.number(key)
+        if value is None:
+            return None
+        if value != int(value):
+            raise ConfigurationError(f"{self.name(key)}: a whole number")
+        return int(value)
+
     def configured(self, keys: Iterable[str] = _ISSUER_SETTINGS) -> list[str]:
         """Which of ``keys`` have a value."""
         return [key for key in keys if self._present(key)]
@@ -261,21 +269,12 @@ class Settings:
         issuers = self.issuers()
         if not issuers:
             return None
-        options: dict[str, Any] = {}
-        sources = self.strings("JWTGATE_SOURCES")
-        if sources is not None:
-            options["sources"] = sources
-        csrf = self._csrf()
-        if csrf is not None:
-            options["csrf"] = csrf
-        size = self.number("JWTGATE_CACHE_SIZE")
-        if size is not None:
-            if size != int(size):
-                raise ConfigurationError(f"{self.name('JWTGATE_CACHE_SIZE')}: a whole number")
-            options["cache_size"] = int(size)
-        ttl = self.number("JWTGATE_CACHE_TTL")
-        if ttl is not None:
-            options["cache_ttl"] = ttl
+        options = _given(
+            sources=self.strings("JWTGATE_SOURCES"),
+            csrf=self._csrf(),
+            cache_size=self._whole_number("JWTGATE_CACHE_SIZE"),
+            cache_ttl=self.number("JWTGATE_CACHE_TTL"),
+        )
         redis_url = self.text("JWTGATE_REDIS_URL")
         if redis_url is not None and "is_revoked" not in overrides:
             from .revocation import RedisRevocations
@@ -370,9 +369,7 @@ class Settings:
         if field.kind == "checks":
             return self._checks(field)
         values = self.strings(key)
-        if field.kind == "roles" and values is not None and len(values) == 1:
-            return values[0]
-        return values
+        return _one_or_all(values) if field.kind == "roles" else values
 
     def _checks(self, field: Field) -> Any:
         """Values a check accepts, or ``UNCHECKED`` (``unchecked``) where the preset allows it."""
@@ -421,33 +418,18 @@ class Settings:
                 f"{self.name('JWTGATE_NETLIFY_JWT_SECRET')}: Netlify's tokens carry no iss, "
                 f"so the issuer of {self.name(given[0])} is told apart by its own"
             )
-        options: dict[str, Any] = {"algorithms": algorithms}
-        audience = self.strings("JWTGATE_AUDIENCE")
-        if audience is not None:
-            options["audience"] = audience
-        secret = self.text("JWTGATE_SECRET")
-        if secret is not None:
-            options["secret"] = secret
-        public_key = self._public_key()
-        if public_key is not None:
-            options["key"] = public_key
-        jwks_url = self.text("JWTGATE_JWKS_URL")
-        if jwks_url is not None:
-            options["jwks_url"] = jwks_url
-        if given[0] == "JWTGATE_DISCOVERY":
-            options["discovery"] = self._discovery()
-        roles = self.strings("JWTGATE_ROLES_CLAIM")
-        if roles is not None:
-            options["roles_claim"] = roles[0] if len(roles) == 1 else roles
-        leeway = self.number("JWTGATE_LEEWAY")
-        if leeway is not None:
-            options["leeway"] = leeway
-        required = self.strings("JWTGATE_REQUIRED_CLAIMS")
-        if required is not None:
-            options["required_claims"] = required
-        token_type = self.text("JWTGATE_TOKEN_TYPE")
-        if token_type is not None:
-            options["token_type"] = token_type
+        options = _given(
+            algorithms=algorithms,
+            audience=self.strings("JWTGATE_AUDIENCE"),
+            secret=self.text("JWTGATE_SECRET"),
+            key=self._public_key(),
+            jwks_url=self.text("JWTGATE_JWKS_URL"),
+            discovery=self._discovery() if given[0] == "JWTGATE_DISCOVERY" else None,
+            roles_claim=_one_or_all(self.strings("JWTGATE_ROLES_CLAIM")),
+            leeway=self.number("JWTGATE_LEEWAY"),
+            required_claims=self.strings("JWTGATE_REQUIRED_CLAIMS"),
+            token_type=self.text("JWTGATE_TOKEN_TYPE"),
+        )
         with self._renaming(_ISSUER_PARAMETERS):
             return Issuer(issuer, **options)
 
@@ -485,8 +467,8 @@ class Settings:
 
     def _public_key(self) -> Any:
         value = self._raw("JWTGATE_PUBLIC_KEY")
-        if value is None or not isinstance(value, str):
-            return value  # a JWK or JWKS dict, a key object: the Issuer checks it
+        if not isinstance(value, str):
+            return value  # unset, a JWK or JWKS dict, a key object: the Issuer checks it
         text = self._pem("JWTGATE_PUBLIC_KEY")
         if text is not None and text.lstrip().startswith("{"):
             try:
@@ -496,6 +478,16 @@ class Settings:
                     f"{self.name('JWTGATE_PUBLIC_KEY')}: not valid JWK/JWKS JSON"
                 ) from None
         return text
+
+
+def _given(**arguments: Any) -> dict[str, Any]:
+    """The keyword arguments that are not ``None``: an unset setting keeps the default."""
+    return {name: value for name, value in arguments.items() if value is not None}
+
+
+def _one_or_all(values: list[str] | None) -> str | list[str] | None:
+    """A roles claim: one path as a string, several as a list."""
+    return values[0] if values is not None and len(values) == 1 else values
 
 
 class _Renaming:

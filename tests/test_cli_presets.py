@@ -5,34 +5,21 @@ Run in-process through ``main()``, against keys served on 127.0.0.1.
 
 from __future__ import annotations
 
-import io
-import os
 import re
 from pathlib import Path
 
 import pytest
 
-from jwtgate.cli import PRESETS, main
+from jwtgate.cli import PRESETS
 from jwtgate.preset_settings import PRESET_SETTINGS
 from jwtgate.testing import TokenFactory
+from tests.in_process import run
 from tests.test_settings_presets import CASES, SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch, tmp_path):
-    for name in list(os.environ):
-        if name.startswith("JWTGATE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return monkeypatch
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), stdout=out, stderr=err, stdin=io.StringIO())
-    return code, out.getvalue(), err.getvalue()
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 def test_every_preset_is_a_choice():

@@ -34,6 +34,7 @@ from jwtgate.flask import (
 from jwtgate.keys import KeySource
 from jwtgate.testing import TokenFactory
 from jwtgate.wsgi import GateMiddleware
+from tests.tokens import bearer
 
 # --- an app with the usual views --------------------------------------------------------
 
@@ -93,10 +94,6 @@ def app(netlify_gate):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 # --- setting up -------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from jwtgate.preset_settings import PRESET_SETTINGS
 from jwtgate.presets import UNCHECKED
 from jwtgate.settings import GATE_SETTINGS, Settings, gate_from_settings
 from jwtgate.testing import TokenFactory
+from tests.tokens import bearer
 
 SECRET = "a-supabase-legacy-jwt-secret-32-bytes-long"
 
@@ -176,10 +177,6 @@ def verdict(gate: Gate, headers: dict[str, str]) -> str:
     if user is None:
         return "anonymous"
     return f"accepted: {user.subject} {sorted(user.roles)}"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 # --- the same issuer as the preset --------------------------------------------------------------

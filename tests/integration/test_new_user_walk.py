@@ -18,7 +18,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from tests.docs_runner import chunks
+from tests.servers import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -66,13 +66,6 @@ def shell_lines(text: str) -> list[str]:
     ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JWTGATE_")}
     env["PATH"] = os.pathsep.join([str(BIN), env.get("PATH", "")])
@@ -106,13 +99,7 @@ def server(command: str, folder: Path, port: int) -> Iterator[subprocess.Popen[s
                 time.sleep(0.1)
         yield process
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop(process)
         if process.stdout:
             process.stdout.close()
 

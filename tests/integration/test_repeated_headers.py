@@ -24,13 +24,14 @@ import json
 import secrets
 import socket
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
 
 from jwtgate.testing import TokenFactory
 
-from .edge_servers import Server, gunicorn, uvicorn
+from ..servers import Server, gunicorn_command, running, uvicorn_command
 
 SECRET = secrets.token_urlsafe(48)
 TOKENS = TokenFactory.netlify(secret=SECRET)
@@ -39,11 +40,19 @@ BOB = TOKENS.token(sub="bob")
 EVIL = "http://evil.example"
 
 
+ENV = {"REPEATED_SECRET": SECRET}
+
+
+def uvicorn(factory: str) -> AbstractContextManager[Server]:
+    return running(uvicorn_command(factory, factory=True), ENV, ready="/")
+
+
 @pytest.fixture(scope="module")
 def servers() -> Iterator[dict[str, Server]]:
+    wsgi_app = gunicorn_command("tests.integration.repeated_header_apps:wsgi()", threads=8)
     with (
-        gunicorn("tests.integration.repeated_header_apps:wsgi()", REPEATED_SECRET=SECRET) as wsgi,
-        uvicorn("tests.integration.repeated_header_apps:asgi", REPEATED_SECRET=SECRET) as asgi,
+        running(wsgi_app, ENV, ready="/") as wsgi,
+        uvicorn("tests.integration.repeated_header_apps:asgi") as asgi,
     ):
         yield {"gunicorn": wsgi, "uvicorn": asgi}
 
@@ -214,12 +223,12 @@ def test_a_starlette_app_wrapped_from_outside_refuses_cleanly_under_uvicorn():
     """Starlette's outermost layer turns the AuthError into a 500 and raises it on: the
     middleware around it answers the refusal instead, and uvicorn logs no exception."""
     factory = "tests.integration.repeated_header_apps:asgi_wrapped"
-    with uvicorn(factory, REPEATED_SECRET=SECRET) as server:
+    with uvicorn(factory) as server:
         refused = raw_request(server, "GET", "/me", [])
         admitted = raw_request(server, "GET", "/me", [("Authorization", f"Bearer {ADA}")])
 
     assert refused == refusal(401, "missing_token", "Authentication is required")
     assert admitted == user("ada")
-    log = "".join(server.log)
+    log = server.log
     assert "Exception in ASGI application" not in log
     assert "Traceback" not in log
