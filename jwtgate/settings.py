@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -236,15 +237,19 @@ class Settings:
             return None
         if isinstance(value, bool):
             raise ConfigurationError(f"{self.name(key)}: must be a number")
-        if isinstance(value, int | float):
-            return value
+        number: float | None = value if isinstance(value, int | float) else None
         if isinstance(value, str):
             for parse in (int, float):
                 try:
-                    return parse(value)
+                    number = parse(value)
+                    break
                 except ValueError:
                     pass
-        raise ConfigurationError(f"{self.name(key)}: must be a number")
+        if number is None:
+            raise ConfigurationError(f"{self.name(key)}: must be a number")
+        if not math.isfinite(number):
+            raise ConfigurationError(f"{self.name(key)}: must be a finite number")
+        return number
 
     def _whole_number(self, key: str) -> int | None:
         value = self.number(key)
