@@ -109,26 +109,18 @@ def smoke(wheel: Path, version: str, work: Path) -> None:
         timeout=600,
     )
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "PYTHONUNBUFFERED": "1", "HOME": str(work)}
-    where = subprocess.run(
-        [str(bin_dir / "python"), "-c", "import jwtgate; print(jwtgate.__file__)"],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout.strip()
+
+    def printed(*argv: str) -> str:
+        """What ``argv`` prints, run in the virtualenv with no checkout on the path."""
+        return subprocess.run(
+            argv, cwd=work, env=env, capture_output=True, text=True, check=True, timeout=60
+        ).stdout
+
+    where = printed(str(bin_dir / "python"), "-c", "import jwtgate; print(jwtgate.__file__)")
+    where = where.strip()
     if not where.startswith(str(venv)):
         fail(f"jwtgate was imported from {where}, not from the wheel's virtualenv")
-    said = subprocess.run(
-        [str(bin_dir / "jwtgate"), "--version"],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
+    said = printed(str(bin_dir / "jwtgate"), "--version")
     if said != f"jwtgate {version}\n":
         fail(f"jwtgate --version said {said!r}")
 

@@ -31,6 +31,8 @@ Cases, for HS256, RS256, ES256 and EdDSA tokens (``--alg`` picks some):
   fastapi bare                         a path operation returning {"ok": True}
   (ref) fastapi + a do-nothing dep     what FastAPI charges for solving one dependency
   fastapi + jwtgate current_user       GateMiddleware and Depends(jwtgate.fastapi.current_user)
+  fastapi + Depends(jwtgate.require_auth)  the decorator object as the dependency: FastAPI
+                                       solves current_user beneath it, one dependency more
   fastapi + HTTPBearer + PyJWT         the FastAPI tutorial way, verifying per request
   the indented "+ ..." rows (first algorithm only) add an observer or a revocation store
                                        to the "(alone)" hit's gate (``_observers.py``):
@@ -131,12 +133,13 @@ def fastapi_bare() -> App:
     return app
 
 
-def fastapi_jwtgate(gate: Gate) -> App:
+def fastapi_jwtgate(gate: Gate, dependency: Any = current_user) -> App:
     app = FastAPI()
     app.add_middleware(GateMiddleware, gate=gate)
+    solved = Depends(dependency)  # a default, not an annotation: this module's are strings
 
     @app.get("/")
-    async def root(user: Annotated[User, Depends(current_user)]) -> dict[str, bool]:
+    async def root(user: User = solved) -> dict[str, bool]:
         return {"ok": True}
 
     return app
@@ -356,6 +359,7 @@ def cases_for(algorithm: str, observed: bool = False) -> tuple[dict[str, App], d
         "fastapi bare": fastapi_bare(),
         "(ref) fastapi + a do-nothing dependency": fastapi_trivial_dependency(),
         "fastapi + jwtgate current_user, hit": fastapi_jwtgate(hit_gate),
+        "fastapi + Depends(jwtgate.require_auth), hit": fastapi_jwtgate(hit_gate, require_auth),
         "fastapi + HTTPBearer + PyJWT": fastapi_pyjwt(key, algorithm, audience, issuer),
         REUSED + "starlette bare": starlette_app(),
         REUSED + "starlette + jwtgate, hit": starlette_app(
@@ -388,6 +392,7 @@ BASE = {
     "starlette + AuthenticationMiddleware, PyJWT": "starlette bare",
     "(ref) fastapi + a do-nothing dependency": "fastapi bare",
     "fastapi + jwtgate current_user, hit": "fastapi bare",
+    "fastapi + Depends(jwtgate.require_auth), hit": "fastapi bare",
     "fastapi + HTTPBearer + PyJWT": "fastapi bare",
     REUSED + "starlette + jwtgate, hit": REUSED + "starlette bare",
 }

@@ -10,12 +10,19 @@ whose role rule the user satisfies, one redirected for lacking the role, one
 rewritten.
 
 ``--against REF`` also times the middleware of git revision REF (``main``),
-exported into a temporary package: with no rules given, the hit path must be
-the same as before rules existed, and the ratio says whether it is.
+exported into a temporary package, with no rules and with the same rules:
+each request's time at REF is the reference of the same request now, so the
+ratio says what the changes since REF cost (without an observer, reporting
+rule decisions must cost nothing).
+
+With a gate that has an observer (a ``PrometheusObserver`` on its own
+registry), each rule request is timed twice: reporting the decision, and
+with the report turned off on the same middleware, so that the difference is
+the report alone (the observer's cache-hit counting is in both).
 
 Method as in bench_wsgi.py: cases interleaved (repetition 1 of every case,
 then repetition 2 ...), about ``--seconds`` each; medians, and each ratio the
-median of per-repetition ratios to the same adapter's base.
+median of per-repetition ratios to the case's reference.
 
     python benchmarks/bench_rules.py [--reps 9] [--seconds 0.15] [--against main]
 """
@@ -36,6 +43,8 @@ from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
 from typing import Any
+
+from _observers import _prometheus  # benchmarks/ is on sys.path when a script here runs
 
 from jwtgate import Gate
 from jwtgate.asgi import GateMiddleware as ASGIMiddleware
@@ -186,11 +195,14 @@ def exported(ref: str) -> Any:
 
 
 def build(against: str | None) -> tuple[list[Any], dict[str, str]]:
+    """The cases, and each case's reference (the row its ratio is to)."""
     tokens = TokenFactory.netlify()
     gate = Gate(issuers=[netlify(jwt_secret=tokens.secret)])
+    observed = Gate(issuers=[netlify(jwt_secret=tokens.secret)], observer=_prometheus())
     rules = redirect_rules(rule_table_text())
     assert len(rules) == 100
     cookie = {role: f"nf_jwt={tokens.token(sub='u1', roles=[role])}" for role in ROLES}
+    old = exported(against) if against is not None else None
     cases: list[Any] = []
     base: dict[str, str] = {}
     for kind, case_class, middleware, app in (
@@ -201,8 +213,8 @@ def build(against: str | None) -> tuple[list[Any], dict[str, str]]:
         plain = middleware(app, gate)
         cases.append(case_class(first, plain, "/static/app.js", cookie["member"], 200))
         base[first] = first
-        if against is not None:
-            old = exported(against)
+        old_rules = None
+        if old is not None:
             presets = importlib.import_module(old.__name__ + ".presets")
             module = importlib.import_module(f"{old.__name__}.{kind.lower()}")
             old_gate = old.Gate(issuers=[presets.netlify(jwt_secret=tokens.secret)])
@@ -210,11 +222,28 @@ def build(against: str | None) -> tuple[list[Any], dict[str, str]]:
             old_app = module.GateMiddleware(app, old_gate)
             cases.append(case_class(name, old_app, "/static/app.js", cookie["member"], 200))
             base[name] = first
+            netlify_module = importlib.import_module(old.__name__ + ".netlify")
+            old_table = netlify_module.redirect_rules(rule_table_text())
+            old_rules = module.GateMiddleware(app, old_gate, rules=old_table)
         with_rules = middleware(app, gate, rules=rules)
+        reporting = middleware(app, observed, rules=rules)
+        silent = middleware(app, observed, rules=rules)
+        silent.app._report = None  # the same middleware, its decisions not reported
         for label, (path, role, status) in REQUESTS.items():
             name = f"{kind}: 100 rules, {label}"
             cases.append(case_class(name, with_rules, path, cookie[role], status))
             base[name] = first
+            if old_rules is not None:
+                at = f"{kind}: 100 rules, {label}, at {against}"
+                cases.append(case_class(at, old_rules, path, cookie[role], status))
+                base[name] = at  # now, against the same request at REF
+                base[at] = first
+            quiet = f"{kind}: 100 rules, {label}, observer, not reported"
+            cases.append(case_class(quiet, silent, path, cookie[role], status))
+            base[quiet] = first
+            told = f"{kind}: 100 rules, {label}, observer, reported"
+            cases.append(case_class(told, reporting, path, cookie[role], status))
+            base[told] = quiet
     return cases, base
 
 
@@ -237,7 +266,7 @@ def main() -> None:
     print(f"Python {platform.python_version()} on {platform.machine()}")
     print(f"{args.reps} interleaved repetitions of about {args.seconds} s per case; medians.\n")
     times = {case.name: case.times for case in cases}
-    header = f"{'case':<52} {'µs/request':>10} {'Δ µs':>7} {'x no rules':>10} {'spread':>12}"
+    header = f"{'case':<64} {'µs/request':>10} {'Δ µs':>7} {'x ref':>7} {'spread':>12}  reference"
     print(header)
     print("-" * len(header))
     for case in cases:
@@ -246,8 +275,9 @@ def main() -> None:
         delta = statistics.median(t - r for t, r in zip(case.times, reference, strict=True))
         ratio = statistics.median(t / r for t, r in zip(case.times, reference, strict=True))
         spread = f"{min(case.times) / median - 1:+.0%}/{max(case.times) / median - 1:+.0%}"
-        row = f"{case.name:<52} {median * 1e6:>10.2f} {delta * 1e6:>+7.2f} {ratio:>10.3f}"
-        print(f"{row} {spread:>12}")
+        row = f"{case.name:<64} {median * 1e6:>10.2f} {delta * 1e6:>+7.2f} {ratio:>7.3f}"
+        ref_name = "-" if base[case.name] == case.name else base[case.name]
+        print(f"{row} {spread:>12}  {ref_name}")
 
 
 if __name__ == "__main__":

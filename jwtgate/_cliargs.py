@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 
 from .algorithms import SUPPORTED
 
-__all__ = ["algorithm", "choice", "flag_words", "unreachable_reason"]
+__all__ = ["algorithm", "choice", "flag_words", "one_of", "unreachable_reason"]
 
 #: Python parameter names, as the command's flags spell them.
 FLAGS = {
@@ -91,6 +91,11 @@ def choice(what: str, valid: Iterable[str]) -> Callable[[str], str]:
 
     check.__name__ = what
     return check
+
+
+def one_of(names: list[str], word: str = "or") -> str:
+    """``"a"``, ``"a or b"``, ``"a, b or c"`` (``word="and"``: ``"a, b and c"``)."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {word} {names[-1]}"
 
 
 def unreachable_reason(reason: str | None) -> str:

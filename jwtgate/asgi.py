@@ -15,7 +15,7 @@ Starlette is installed, a minimal look-alike otherwise.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterable, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from .context import ANONYMOUS_AUTH, PREFLIGHT_AUTH, RequestAuth, _current
@@ -131,7 +131,10 @@ class ScopeView(RequestView):
         key = _ENCODED_NAMES.get(name)
         if key is None:
             key = _ENCODED_NAMES.setdefault(name, name.encode("latin-1"))
-        return [value.decode("latin-1") for hname, value in self._scope["headers"] if hname == key]
+        values = [value for hname, value in self._scope["headers"] if hname == key]
+        if len(values) > 1:  # one value, joined as a WSGI server joins it (see RequestView)
+            return [b",".join(values).decode("latin-1")]
+        return [values[0].decode("latin-1")] if values else []
 
     def query_string(self) -> str:
         raw: bytes = self._scope.get("query_string", b"")
@@ -162,7 +165,11 @@ class GateMiddleware:
     the token's own error; with ``reject_invalid=True`` the refusal is sent
     at once instead. An ``AuthError`` raised by the app (the decorators, the
     FastAPI dependencies) is rendered as the standard 401/403 response while
-    the response has not started; on a websocket it becomes an HTTP denial
+    the response has not started, wherever the middleware sits: a 500 the
+    app sends is held back until it returns, because Starlette's outermost
+    layer answers an unhandled exception with a 500 before raising it on to
+    a middleware wrapped around the whole app (or in front of an app that
+    mounts another Starlette app). On a websocket it becomes an HTTP denial
     response when the server supports the extension, else a close with 1008
     before the handshake, and a close with 1008 and a reason after it.
 
@@ -214,7 +221,7 @@ class GateMiddleware:
         if self.rules is not None:
             from .rules_asgi import RulesApp
 
-            self.app = RulesApp(app, self.rules)
+            self.app = RulesApp(app, self.rules, gate._reporter)
         self._memo: CredentialMemo[_Entry] = CredentialMemo(MEMO_SIZE, gate=gate)
         self._entries = self._memo.entries
         # Gate.still_valid, inlined below (its method call cost 0.15 µs of a cache hit):
@@ -307,20 +314,42 @@ class GateMiddleware:
                 # A plain function handing back send's awaitable, not a coroutine:
                 # one frame less on each message of every response.
                 started = False
+                # A 500 is held back until the app is done: a Starlette app wrapped from
+                # outside (or mounted) answers an exception with a 500 and then raises it,
+                # so its own AuthError comes after a 500 that nothing has sent yet.
+                held: list[Message] | None = None
 
                 def tracking_send(message: Message) -> Awaitable[None]:
-                    nonlocal started
+                    nonlocal started, held
+                    if started:
+                        if held is None:
+                            return send(message)
+                        held.append(message)
+                        if not message.get("more_body"):
+                            return _DONE
+                        messages, held = held, None  # a streamed 500 is the app's own
+                        return _send_all(send, messages)
                     started = True
+                    if message.get("status") == 500:
+                        held = [message]
+                        return _DONE
                     return send(message)
 
                 try:
                     await self.app(scope, receive, tracking_send)
                 except AuthError as exc:
-                    if started:
+                    if started and held is None:
                         raise
                     if self._reporter is not None:
                         self._reporter.refused_user(exc, auth.user)
-                    await _send_http_error(send, exc)
+                    await _send_http_error(send, exc)  # instead of the 500 held back
+                except BaseException:
+                    if held is not None:
+                        await _send_all(send, held)
+                    raise
+                else:
+                    if held is not None:
+                        await _send_all(send, held)
             else:
                 await self._websocket(scope, receive, send, entry[3])
         finally:
@@ -507,6 +536,23 @@ class GateMiddleware:
                     "reason": close_reason(error),
                 }
             )
+
+
+class _Done:
+    """An awaitable that is already done: what ``send`` gives back for a message held back."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, None]:
+        yield from ()
+
+
+_DONE: Final = _Done()
+
+
+async def _send_all(send: Send, messages: list[Message]) -> None:
+    for message in messages:
+        await send(message)
 
 
 async def _send_http_error(send: Send, error: AuthError) -> None:

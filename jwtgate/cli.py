@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -23,6 +23,7 @@ from .errors import AuthError, ConfigurationError, KeysUnavailable
 from .gate import Gate
 from .issuer import Issuer
 from .jws import parse
+from .preset_settings import PRESET_SETTINGS, Field, PresetSettings
 from .settings import Settings
 
 __all__ = ["main"]
@@ -127,42 +128,9 @@ def _verification_key(path: Path) -> Any:
         raise UsageError(f"--key: {path} is not an unencrypted PEM private key") from None
 
 
-def _netlify_preset(args: argparse.Namespace, key: Any) -> Issuer:
-    from .presets import netlify
-
-    secret = _secret(args, "JWTGATE_NETLIFY_JWT_SECRET")
-    if secret is None:
-        raise UsageError(
-            "--preset netlify needs --secret, --secret-file or JWTGATE_NETLIFY_JWT_SECRET"
-        )
-    return netlify(jwt_secret=secret)
-
-
-def _privy_preset(args: argparse.Namespace, key: Any) -> Issuer:
-    from .presets import privy
-
-    if not args.audience:
-        raise UsageError("--preset privy needs --audience APP_ID")
-    return privy(args.audience[0], verification_key=key)
-
-
-def _oidc_preset(args: argparse.Namespace, key: Any) -> Issuer:
-    from .presets import oidc
-
-    if not args.issuer:
-        raise UsageError("--preset oidc needs --issuer URL")
-    if not args.audience:
-        raise UsageError("--preset oidc needs --audience (the API's audience)")
-    return oidc(args.issuer, audience=args.audience)
-
-
-#: ``verify --preset NAME``: how each preset is built from the command's flags.
-PRESETS: dict[str, Callable[[argparse.Namespace, Any], Issuer]] = {
-    "netlify": _netlify_preset,
-    "oidc": _oidc_preset,
-    "privy": _privy_preset,
-}
-
+#: ``verify --preset NAME``: each preset, built from its ``JWTGATE_<NAME>_*`` settings
+#: (see ``jwtgate.preset_settings``) and the flags that stand for them.
+PRESETS: dict[str, PresetSettings] = {preset.name: preset for preset in PRESET_SETTINGS}
 
 # The command line's options, in the words of the JWTGATE_* settings they stand for.
 _FLAGS = {
@@ -175,28 +143,75 @@ _FLAGS = {
     "JWTGATE_JWKS_URL": "--jwks-url",
     "JWTGATE_DISCOVERY": "--discovery",
 }
-# Any of these on the command line describes the issuer: the environment's settings are not read.
-_ISSUER_OPTIONS = (
-    "algorithm",
-    "secret",
-    "secret_file",
-    "key",
-    "jwks_url",
-    "discovery",
-    "issuer",
-    "audience",
-    "roles_claim",
-    "leeway",
-)
+# The options that describe an issuer, by flag. Any of them on the command line
+# describes the issuer: the environment's settings are not read.
+_ISSUER_FLAGS = {
+    "--algorithm": "algorithm",
+    "--secret": "secret",
+    "--secret-file": "secret_file",
+    "--key": "key",
+    "--jwks-url": "jwks_url",
+    "--discovery": "discovery",
+    "--issuer": "issuer",
+    "--audience": "audience",
+    "--roles-claim": "roles_claim",
+    "--leeway": "leeway",
+}
+
+
+def _flag_value(args: argparse.Namespace, flag: str, field: Field, preset: str) -> Any:
+    """What ``flag`` gives for ``field`` on this command line, ``None`` when not given."""
+    value = getattr(args, _ISSUER_FLAGS[flag])
+    if value is None or value == []:
+        return None
+    if flag == "--secret-file":
+        return _read(Path(value), flag).decode(errors="replace").strip()
+    if flag == "--key":
+        return _verification_key(Path(value))
+    if isinstance(value, list) and field.kind in ("text", "key"):
+        if len(value) > 1:
+            raise UsageError(f"{flag}: --preset {preset} takes one")
+        return value[0]
+    return value
+
+
+def _preset_gate(args: argparse.Namespace, options: dict[str, Any]) -> Gate:
+    """``verify --preset NAME``: the preset's settings from the environment, flags winning."""
+    preset = PRESETS[args.preset]
+    taken = {flag for field in preset.fields for flag in field.flags}
+    for flag, attribute in _ISSUER_FLAGS.items():
+        if getattr(args, attribute) not in (None, []) and flag not in taken:
+            raise UsageError(f"--preset {preset.name} does not take {flag}")
+    if args.secret and args.secret_file:
+        raise UsageError("--secret, --secret-file: give one or the other")
+    environment = Settings(os.environ).values
+    values: dict[str, Any] = {}
+    labels: dict[str, str] = {}
+    for field in preset.fields:
+        values[field.setting] = environment.get(field.setting)
+        for flag in field.flags:
+            value = _flag_value(args, flag, field, preset.name)
+            if value is not None:
+                values[field.setting], labels[field.setting] = value, flag
+    missing = [field for field in preset.fields if field.required and values[field.setting] is None]
+    if missing:
+        wanted = [_cliargs.one_of([*field.flags, field.setting]) for field in missing]
+        if any(field.flags for field in missing):
+            needs = "; ".join(wanted)
+        else:
+            needs = _cliargs.one_of(wanted, "and")
+        raise UsageError(f"--preset {preset.name} needs {needs}")
+    gate = Settings(values, labels=labels).gate(**options)
+    assert gate is not None  # noqa: S101 - its required settings are there
+    return gate
 
 
 def _verifying_gate(args: argparse.Namespace) -> Gate:
     """The gate ``verify`` uses: a preset, the options, else the environment's settings."""
     options: dict[str, Any] = {"sources": ["bearer"], "cache_size": 0}
     if args.preset is not None:
-        key = _verification_key(Path(args.key)) if args.key else None
-        return Gate(issuers=[PRESETS[args.preset](args, key)], **options)
-    if all(getattr(args, name) in (None, []) for name in _ISSUER_OPTIONS):
+        return _preset_gate(args, options)
+    if all(getattr(args, name) in (None, []) for name in _ISSUER_FLAGS.values()):
         # No issuer on the command line: verify as the app configured by JWTGATE_* would.
         gate = Settings(os.environ).gate(**options)
         if gate is None:

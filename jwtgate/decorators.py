@@ -24,15 +24,15 @@ import functools
 import inspect
 import sys
 import weakref
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar, cast, overload
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Final, TypeVar, cast, overload
 
 from .context import _current
 from .errors import AuthError, ConfigurationError, Forbidden, MissingToken
 from .recheck import Recheck
 from .user import AnonymousUser, User
 
-__all__ = ["WRAPPED", "check_access", "require_auth", "require_roles"]
+__all__ = ["WRAPPED", "Requirement", "check_access", "require_auth", "require_roles"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -181,27 +181,98 @@ def _guard_endpoint_class(cls: Any, roles: tuple[str, ...], any_of: tuple[str, .
     return type(cls)(cls.__name__, (cls,), namespace)
 
 
-@overload
-def require_auth(func: F) -> F: ...
-@overload
-def require_auth(func: None = None) -> Callable[[F], F]: ...
-def require_auth(func: F | None = None) -> F | Callable[[F], F]:
-    """Let only verified users in: ``@require_auth`` or ``@require_auth()``."""
-    if func is None:
-        return lambda f: _guard(f, (), None)
-    return _guard(func, (), None)
+class Requirement:
+    """What ``require_auth`` and ``require_roles(...)`` are: a decorator, and a FastAPI dependency.
+
+    As a decorator (``@require_auth``, ``@require_auth()``,
+    ``@require_roles("admin")``) it wraps a view. In FastAPI's ``Depends(...)``
+    it gives the verified ``User``: its signature, as FastAPI reads it, has one
+    parameter whose default is ``Depends`` on the matching ``jwtgate.fastapi``
+    dependency (``current_user``, or ``require_roles(...)`` with the same
+    roles), so FastAPI itself runs that check, documents it in OpenAPI, and
+    lets ``dependency_overrides`` replace either object. That signature is
+    built only when something inspects it with FastAPI loaded, so
+    ``import jwtgate`` imports no FastAPI.
+
+    The same arguments give the same object, so it can be a
+    ``dependency_overrides`` key.
+    """
+
+    roles: tuple[str, ...]
+    any_of: tuple[str, ...] | None
+
+    def __init__(self, roles: tuple[str, ...], any_of: tuple[str, ...] | None) -> None:
+        self.roles = roles
+        self.any_of = any_of
+        # FastAPI awaits a dependency when getattr(dependency, "__call__") is a coroutine
+        # function, and otherwise runs it in a thread (tens of microseconds). Python calls
+        # type(self).__call__, the method below; only FastAPI's look finds this one.
+        self.__dict__["__call__"] = self._solved
+
+    @overload
+    def __call__(self, func: F, /) -> F: ...
+    @overload
+    def __call__(self, /) -> Requirement: ...
+    @overload
+    def __call__(self, /, *, user: User) -> Awaitable[User]: ...
+    def __call__(self, func: Any = None, /, **solved: Any) -> Any:
+        """Wrap ``func``; with no argument, the decorator itself; with ``user=``, FastAPI's call."""
+        if func is not None:
+            return _guard(func, self.roles, self.any_of)
+        if not solved:
+            return self
+        return self._solved(**solved)
+
+    async def _solved(self, *, user: User) -> User:
+        """The user FastAPI solved through the ``jwtgate.fastapi`` dependency: already checked."""
+        return user
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        """The decorator's signature; with FastAPI loaded, the dependency's (see the class)."""
+        if "fastapi" not in sys.modules:
+            return _DECORATOR_SIGNATURE
+        from .fastapi import dependency_signature
+
+        return dependency_signature(self.roles, self.any_of)
+
+    def __repr__(self) -> str:
+        if self.any_of is not None:
+            return f"require_roles(any_of={list(self.any_of)!r})"
+        if self.roles:
+            return f"require_roles({', '.join(map(repr, self.roles))})"
+        return "require_auth"
 
 
-def require_roles(*roles: str, any_of: Iterable[str] | None = None) -> Callable[[F], F]:
+_DECORATOR_SIGNATURE: Final = inspect.Signature(
+    [inspect.Parameter("func", inspect.Parameter.POSITIONAL_ONLY)]
+)
+
+require_auth: Final = Requirement((), None)
+"""Let only verified users in: ``@require_auth`` or ``@require_auth()``.
+
+In FastAPI, ``Depends(require_auth)`` gives the verified ``User``, as
+``jwtgate.fastapi.current_user`` does.
+"""
+
+_requirements: dict[tuple[tuple[str, ...], tuple[str, ...] | None], Requirement] = {}
+
+
+def require_roles(*roles: str, any_of: Iterable[str] | None = None) -> Requirement:
     """Let in users holding every one of ``roles``, or at least one of ``any_of``.
 
     ``@require_roles("admin")``, ``@require_roles("admin", "billing")`` or
     ``@require_roles(any_of=["admin", "editor"])``; one form or the other, not
     both. ``any_of`` may be any iterable (a generator is read once). Misuse is
-    refused when the module is imported, not at the first request.
+    refused when the module is imported, not at the first request. In FastAPI,
+    ``Depends(require_roles("admin"))`` gives the ``User`` (as
+    ``jwtgate.fastapi.require_roles``); the same roles give the same object.
     """
-    required, any_tuple = role_arguments(roles, any_of)
-    return lambda func: _guard(func, required, any_tuple)
+    key = role_arguments(roles, any_of)
+    found = _requirements.get(key)
+    if found is None:
+        found = _requirements.setdefault(key, Requirement(*key))
+    return found
 
 
 def role_arguments(

@@ -60,6 +60,8 @@ from .wsgi import EnvironView, is_preflight
 if TYPE_CHECKING:
     from django.http.response import HttpResponseBase
 
+    from .observe import Reporter
+
     GetResponse = (
         Callable[[HttpRequest], HttpResponseBase]
         | Callable[[HttpRequest], Awaitable[HttpResponseBase]]
@@ -152,12 +154,13 @@ def gate_from_django_settings() -> tuple[Gate, bool, bool]:
     return gate, reject_invalid, request_user
 
 
-def rules_from_django_settings() -> DjangoRules | None:
+def rules_from_django_settings(reporter: Reporter | None = None) -> DjangoRules | None:
     """The path rules of ``JWTGATE_RULES`` or ``JWTGATE_RULES_FILE``, or ``None``.
 
     ``JWTGATE_RULES`` is a list of ``jwtgate.rules.Rule`` (or a ``RuleTable``);
     ``JWTGATE_RULES_FILE`` a ``_redirects`` file or ``netlify.toml``, absolute
     or relative to ``BASE_DIR``. Raises ``SettingsError`` naming the setting.
+    ``reporter`` (a gate's link to its observer) hears the rules' decisions.
     """
     try:
         settings = Settings(django_settings, known=KNOWN_SETTINGS, reader="jwtgate.django")
@@ -178,7 +181,7 @@ def rules_from_django_settings() -> DjangoRules | None:
             return None
     except ConfigurationError as error:
         raise SettingsError(str(error)) from None
-    return DjangoRules(table)
+    return DjangoRules(table, reporter)
 
 
 def _rules_file(name: str) -> RuleTable:
@@ -290,21 +293,19 @@ class GateMiddleware:
         if self.is_async:
             markcoroutinefunction(self)
         self.gate, self.reject_invalid, self.request_user = gate_from_django_settings()
-        self.rules = rules_from_django_settings()
+        self.rules = rules_from_django_settings(self.gate._reporter)
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
             return self.__acall__(request)
         view = DjangoView(request)
         try:
-            auth = self._auth(
-                request, view, None if is_preflight(request.META) else self.gate.authenticate(view)
-            )
+            user = None if is_preflight(request.META) else self.gate.authenticate(view)
+            auth: RequestAuth | HttpResponse = self._auth(request, view, user)
         except AuthError as error:
-            refused = self._refused(request, view, error)
-            if isinstance(refused, HttpResponse):
-                return refused
-            auth = refused
+            auth = self._refused(request, view, error)
+        if isinstance(auth, HttpResponse):
+            return auth
         token = set_auth(auth)
         try:
             page = None if self.rules is None else self.rules.before(request, auth)
@@ -319,12 +320,11 @@ class GateMiddleware:
         view = DjangoView(request)
         try:
             user = None if is_preflight(request.META) else await self.gate.authenticate_async(view)
-            auth = self._auth(request, view, user)
+            auth: RequestAuth | HttpResponse = self._auth(request, view, user)
         except AuthError as error:
-            refused = self._refused(request, view, error)
-            if isinstance(refused, HttpResponse):
-                return refused
-            auth = refused
+            auth = self._refused(request, view, error)
+        if isinstance(auth, HttpResponse):
+            return auth
         token = set_auth(auth)
         try:
             page = None if self.rules is None else self.rules.before(request, auth)

@@ -13,17 +13,23 @@ In the OpenAPI document they appear as security schemes, so the "Authorize"
 button of ``/docs`` works: an HTTP bearer scheme, and with ``install(app,
 gate)`` (or ``document(app, gate)``) one scheme per configured source,
 ``apiKey`` schemes for cookies and custom headers.
+
+``jwtgate.require_auth`` and ``jwtgate.require_roles(...)`` work in
+``Depends`` too: the signature FastAPI reads on them names the dependency
+here (``dependency_signature``), which FastAPI then solves beneath them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from inspect import Parameter, Signature
 from typing import Any, Final
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
-from fastapi.routing import APIRoute
 from fastapi.security.base import SecurityBase
 
 from .asgi import GateMiddleware
@@ -41,6 +47,7 @@ __all__ = [
     "OptionalUser",
     "RequireRoles",
     "current_user",
+    "dependency_signature",
     "document",
     "install",
     "optional_user",
@@ -153,6 +160,21 @@ def require_roles(*roles: str, any_of: Iterable[str] | None = None) -> RequireRo
     return found
 
 
+def dependency_signature(roles: tuple[str, ...], any_of: tuple[str, ...] | None) -> Signature:
+    """The signature FastAPI reads on ``jwtgate.require_auth`` / ``jwtgate.require_roles(...)``.
+
+    One keyword parameter, ``user``, solved by ``current_user`` (no roles) or by
+    ``require_roles(...)`` with the same roles: FastAPI runs that dependency
+    (the check, its OpenAPI security, its overrides) and hands the decorator
+    object the user, which it gives back (see ``jwtgate.decorators.Requirement``).
+    """
+    dependency = (
+        current_user if not roles and any_of is None else require_roles(*roles, any_of=any_of)
+    )
+    user = Parameter("user", Parameter.KEYWORD_ONLY, default=Depends(dependency), annotation=User)
+    return Signature([user], return_annotation=User)
+
+
 def install(app: FastAPI, gate: Gate, **options: Any) -> None:
     """Add ``GateMiddleware(gate, **options)`` to ``app`` and document the gate's sources."""
     app.add_middleware(GateMiddleware, gate=gate, **options)
@@ -165,7 +187,12 @@ def document(app: FastAPI, gate: Gate) -> None:
     Every operation that uses a jwtgate dependency then lists one security
     requirement per source (any one of them will do): HTTP bearer for
     ``"bearer"``, ``apiKey`` in a cookie, header or query parameter for the
-    others. Swagger UI cannot send cookies to another origin, so list
+    others. As OpenAPI 3.1 reads them, the roles in one requirement are all
+    required and the requirements are alternatives: ``require_roles("a",
+    "b")`` lists ``["a", "b"]``, ``require_roles(any_of=["a", "b"])`` one
+    requirement with ``["a"]`` and one with ``["b"]``, and an operation
+    whose only jwtgate dependency is ``optional_user`` also lists ``{}`` (no
+    token needed). Swagger UI cannot send cookies to another origin, so list
     ``"bearer"`` among the sources too if ``/docs`` should work for cookie users.
     """
     schemes = {_scheme_name(source): _scheme_model(source) for source in gate.sources}
@@ -176,7 +203,7 @@ def document(app: FastAPI, gate: Gate) -> None:
         schema = generate()
         if done and done[0] is schema:
             return schema
-        _rewrite(schema, schemes, _roles_by_operation(app))
+        _rewrite(schema, schemes, _needs_by_operation(app))
         done[:] = [schema]
         return schema
 
@@ -206,31 +233,112 @@ def _scheme_model(source: Source) -> dict[str, Any]:
     return {"type": "apiKey", "in": where, "name": name, "description": description}
 
 
-def _roles_by_operation(app: FastAPI) -> dict[tuple[str, str], list[str]]:
-    """The roles each operation's ``require_roles`` dependencies name, by (path, method)."""
-    found: dict[tuple[str, str], list[str]] = {}
-    for route in app.routes:
-        if not isinstance(route, APIRoute):
-            continue
-        roles: list[str] = []
-        pending = [route.dependant]
-        while pending:
-            dependant = pending.pop()
-            if isinstance(dependant.call, RequireRoles):
-                call = dependant.call
-                roles.extend(r for r in (*call.roles, *(call.any_of or ())) if r not in roles)
-            pending.extend(dependant.dependencies)
-        for method in route.methods or ():
-            found[(route.path_format, method.lower())] = roles
+@dataclass(frozen=True, slots=True)
+class _Needs:
+    """What an operation's jwtgate dependencies ask of a request.
+
+    ``required``: a user (``current_user``, ``require_roles``), else the
+    dependencies are all ``optional_user``; ``roles``: every one of them;
+    ``any_of``: at least one role of each of these sets.
+    """
+
+    required: bool
+    roles: tuple[str, ...] = ()
+    any_of: tuple[tuple[str, ...], ...] = ()
+
+
+#: An operation that names a jwtgate scheme but whose route was not found: a user, no roles.
+_A_USER: Final = _Needs(required=True)
+
+
+def _needs_by_operation(app: FastAPI) -> dict[tuple[str, str], _Needs]:
+    """What each path operation's jwtgate dependencies ask, by (path, lowercase method)."""
+    found: dict[tuple[str, str], _Needs] = {}
+    for path, methods, dependant in _operations(app.routes):
+        needs = _needs(dependant)
+        if needs is not None:
+            for method in methods:
+                found.setdefault((path, method.lower()), needs)
     return found
+
+
+def _operations(routes: Iterable[Any]) -> Iterator[tuple[str, Iterable[str], Dependant]]:
+    """Each path operation's path, methods and dependant, included routers' too.
+
+    Read by attribute: FastAPI ≥ 0.165 keeps an included router as one entry of
+    ``app.routes``, whose ``effective_route_contexts()`` are its operations
+    with their full paths and the dependencies given to ``include_router``.
+    """
+    for route in routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if callable(contexts):
+            yield from _operations(contexts())
+            continue
+        dependant = getattr(route, "dependant", None)
+        path = getattr(route, "path_format", None)
+        methods = getattr(route, "methods", None)
+        if isinstance(dependant, Dependant) and isinstance(path, str) and methods:
+            yield path, methods, dependant
+
+
+def _needs(dependant: Dependant) -> _Needs | None:
+    """What the jwtgate dependencies under ``dependant`` ask; ``None`` if it has none."""
+    required = optional = False
+    roles: list[str] = []
+    any_of: list[tuple[str, ...]] = []
+    pending = [dependant]
+    for current in pending:  # breadth first, so roles keep the order they were written in
+        call = current.call
+        if isinstance(call, RequireRoles):
+            required = True
+            roles.extend(r for r in call.roles if r not in roles)
+            if call.any_of is not None and call.any_of not in any_of:
+                any_of.append(call.any_of)
+        elif isinstance(call, CurrentUser):
+            required = True
+        elif isinstance(call, OptionalUser):
+            optional = True
+        pending.extend(current.dependencies)
+    if not required and not optional:
+        return None
+    return _Needs(required, tuple(roles), tuple(any_of))
+
+
+def _alternatives(needs: _Needs, declared: Iterable[str]) -> list[list[str]]:
+    """The sets of roles that each let a request in: one of them will do.
+
+    OpenAPI 3.1 reads the roles of one security requirement as all required,
+    and the requirements of an operation as alternatives, so ``any_of`` sets
+    become one requirement per choice. A set holding another one is dropped.
+    """
+    alternatives = [list(dict.fromkeys([*declared, *needs.roles]))]
+    for choices in needs.any_of:
+        alternatives = [
+            alternative if role in alternative else [*alternative, role]
+            for alternative in alternatives
+            for role in choices
+        ]
+    sets = [frozenset(alternative) for alternative in alternatives]
+    kept: list[list[str]] = []
+    for index, alternative in enumerate(alternatives):
+        mine = sets[index]
+        if mine in sets[:index] or any(other < mine for other in sets):
+            continue
+        kept.append(alternative)
+    return kept
 
 
 def _rewrite(
     schema: dict[str, Any],
     schemes: dict[str, dict[str, Any]],
-    roles: dict[tuple[str, str], list[str]],
+    needs: dict[tuple[str, str], _Needs],
 ) -> None:
-    """Replace the placeholder scheme by the gate's, listing each operation's roles."""
+    """Replace the placeholder scheme by the gate's, saying what each operation needs.
+
+    One requirement per source and per set of roles that lets a request in;
+    an operation whose jwtgate dependencies are all ``optional_user`` (and
+    that needs nothing else) also lists ``{}``: it answers without a token.
+    """
     components = schema.get("components", {}).get("securitySchemes")
     if not components or SCHEME_NAME not in components:
         return
@@ -241,12 +349,20 @@ def _rewrite(
             requirements = operation.get("security") if isinstance(operation, dict) else None
             if not requirements:
                 continue
+            ours = [r for r in requirements if SCHEME_NAME in r and len(r) == 1]
+            if not ours:
+                continue
+            wanted = needs.get((path, method), _A_USER)
+            declared = [scope for requirement in ours for scope in requirement[SCHEME_NAME]]
+            alternatives = _alternatives(wanted, declared)
             rewritten: list[dict[str, list[str]]] = []
             for requirement in requirements:
-                if SCHEME_NAME in requirement and len(requirement) == 1:
-                    scopes = list(requirement[SCHEME_NAME])
-                    scopes += [r for r in roles.get((path, method), ()) if r not in scopes]
-                    rewritten.extend({name: list(scopes)} for name in schemes)
-                else:
+                if requirement is ours[0]:
+                    rewritten.extend(
+                        {name: list(roles)} for name in schemes for roles in alternatives
+                    )
+                elif requirement not in ours:
                     rewritten.append(requirement)
+            if not wanted.required and len(rewritten) == len(schemes) * len(alternatives):
+                rewritten.append({})
             operation["security"] = rewritten

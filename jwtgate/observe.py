@@ -25,8 +25,11 @@ The events:
 - ``revocation_checked(outcome, seconds)``: checks made by the gate
   (``"not_revoked"``, ``"revoked"``, ``"fail_open"``, ``"unavailable"``);
   the adapters' cache-hit path checks from memory and is counted as a hit;
-- ``rule_decided(rule, decision)``: a path rule's decision, ``rule`` being
-  the rule's configured pattern, never the request's path;
+- ``rule_decided(rule, decision)``: a path rule's decision, reported by the
+  rules appliers for the requests a rule decides: ``rule`` is where the rule
+  was written (``"line 12"``) or its position (``"rule 3"``), never the
+  request's path; ``decision`` is ``allow``, ``rewrite``, ``redirect``,
+  ``unauthorized``, ``forbidden`` or ``not_found`` (see ``jwtgate.rules_observe``);
 - ``request_user(user)``: the authenticated user of each request, called
   only when the observer sets ``wants_user`` (a call per request).
 """
@@ -77,7 +80,7 @@ class Observer:
         """The gate asked whether a token is revoked: ``outcome`` after ``seconds``."""
 
     def rule_decided(self, *, rule: str, decision: str) -> None:
-        """Path rule ``rule`` (its pattern) decided ``decision`` for a request."""
+        """Path rule ``rule`` (``"line 12"``, ``"rule 3"``) decided ``decision`` for a request."""
 
     def request_user(self, user: User) -> None:
         """The request being handled is ``user``'s (only if ``wants_user``)."""

@@ -126,10 +126,13 @@ class OpenTelemetryObserver(Observer):
             unit="s",
             description="How long a revocation check made by the gate took",
         )
-        self._rules = meter.create_counter(
+        # Counted here and observed when read: the SDK's Counter.add costs microseconds.
+        self._rule_totals: dict[tuple[str, str], int] = {}
+        meter.create_observable_counter(
             "jwtgate.rule.decisions",
+            callbacks=[self._observe_rules],
             unit="{decision}",
-            description="Path rule decisions, by rule pattern and decision",
+            description="Path rule decisions, by rule (its line or position) and decision",
         )
 
     # --- metrics ---------------------------------------------------------------------
@@ -140,15 +143,8 @@ class OpenTelemetryObserver(Observer):
             self._accepted_totals[key] = self._accepted_totals.get(key, 0) + count
 
     def _observe_accepted(self, options: CallbackOptions) -> Iterable[Observation]:
-        from opentelemetry.metrics import Observation
-
         self.flush()
-        with self._lock:
-            totals = list(self._accepted_totals.items())
-        return [
-            Observation(total, {"jwtgate.issuer": issuer, "jwtgate.how": how})
-            for (issuer, how), total in totals
-        ]
+        return self._observations(self._accepted_totals, "jwtgate.issuer", "jwtgate.how")
 
     def refused(self, *, issuer: str, error: str, reason: str) -> None:
         attributes = {
@@ -178,7 +174,24 @@ class OpenTelemetryObserver(Observer):
         self._revocation_duration.record(seconds, {"jwtgate.outcome": outcome})
 
     def rule_decided(self, *, rule: str, decision: str) -> None:
-        self._rules.add(1, {"jwtgate.rule": self._rule(rule), "jwtgate.decision": decision})
+        key = (self._rule(rule), self._decision(decision))
+        with self._lock:
+            self._rule_totals[key] = self._rule_totals.get(key, 0) + 1
+
+    def _observe_rules(self, options: CallbackOptions) -> Iterable[Observation]:
+        return self._observations(self._rule_totals, "jwtgate.rule", "jwtgate.decision")
+
+    def _observations(
+        self, totals: dict[tuple[str, str], int], *attributes: str
+    ) -> list[Observation]:
+        """The counted ``totals``, each with its key's values as ``attributes``."""
+        from opentelemetry.metrics import Observation
+
+        with self._lock:
+            counted = list(totals.items())
+        return [
+            Observation(total, dict(zip(attributes, key, strict=True))) for key, total in counted
+        ]
 
     # --- spans -----------------------------------------------------------------------
 

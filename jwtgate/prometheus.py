@@ -2,7 +2,7 @@
 
 Needs the ``prometheus`` extra (``prometheus-client``).
 Every label comes from a bounded set (configured issuer names, RFC 6750
-error codes, reasons, outcomes, configured rule patterns), and each is
+error codes, reasons, outcomes, rules' lines or positions), and each is
 capped besides (``BoundedLabel``): never a token, a subject or a path.
 
 Metrics (``prefix`` defaults to ``jwtgate``):
@@ -40,6 +40,8 @@ __all__ = ["PrometheusObserver"]
 FETCH_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 #: A revocation check from memory takes microseconds; a hook, milliseconds.
 CHECK_BUCKETS = (1e-5, 5e-5, 1e-4, 5e-4, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0)
+# Labelled children of the rule counter kept at hand (rules × decisions, bounded besides).
+_CHILDREN = 1024
 
 
 class PrometheusObserver(Observer):
@@ -120,9 +122,10 @@ class PrometheusObserver(Observer):
             buckets=check_buckets,
             registry=registry,
         )
+        self._rule_children: dict[tuple[str, str], Any] = {}
         self._rules = Counter(
             f"{prefix}_rule_decisions",
-            "Path rule decisions, by rule pattern and decision",
+            "Path rule decisions, by rule (its line or position) and decision",
             ["rule", "decision"],
             registry=registry,
         )
@@ -150,7 +153,13 @@ class PrometheusObserver(Observer):
         self._revocation_seconds.observe(seconds)
 
     def rule_decided(self, *, rule: str, decision: str) -> None:
-        self._rules.labels(self._rule(rule), self._decision(decision)).inc()
+        # The labelled child, found once: labels() costs more than the increment.
+        child = self._rule_children.get((rule, decision))
+        if child is None:
+            child = self._rules.labels(self._rule(rule), self._decision(decision))
+            if len(self._rule_children) < _CHILDREN:
+                self._rule_children[(rule, decision)] = child
+        child.inc()
 
     def __repr__(self) -> str:
         return f"PrometheusObserver(registry={self.registry!r})"

@@ -547,90 +547,97 @@ class RedisRevocations(RevocationStore):
         """The policy while revocations made elsewhere may be missing here."""
         if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
             self.start()
-        reason = self._outage or "not loaded yet"
         if self.on_error == "deny":
-            held = self._throttle.allow("deny")
-            if held is not None:
-                logger.warning(
-                    "jwtgate: refusing tokens with 503: the revocations at %s are unavailable "
-                    "(%s; on_error='deny')%s",
-                    self.location,
-                    reason,
-                    f"; {held} more refused since the last line" if held else "",
-                )
+            self._warn_out_of_sync("refusing tokens with 503", "refused")
             raise RevocationUnavailable(retry_after=self.retry_after)
         if self._revoked_here(user):  # what is known is still refused
             return "revoked"
-        held = self._throttle.allow("allow")
+        self._warn_out_of_sync(
+            "accepting a token without an up-to-date revocation check", "accepted"
+        )
+        return "fail_open"
+
+    def _warn_out_of_sync(self, doing: str, done: str) -> None:
+        """Say what the ``on_error`` policy does, a line at most as often as the throttle lets."""
+        held = self._throttle.allow(self.on_error)
         if held is not None:
             logger.warning(
-                "jwtgate: accepting a token without an up-to-date revocation check: the "
-                "revocations at %s are unavailable (%s; on_error='allow')%s",
+                "jwtgate: %s: the revocations at %s are unavailable (%s; on_error='%s')%s",
+                doing,
                 self.location,
-                reason,
-                f"; {held} more accepted since the last line" if held else "",
+                self._outage or "not loaded yet",
+                self.on_error,
+                f"; {held} more {done} since the last line" if held else "",
             )
-        return "fail_open"
 
     # --- writes ----------------------------------------------------------------------
 
     def _record(self, kind: str, ident: str, at: float | None, until: float | None) -> None:
-        self._remember(kind, ident, at, until)  # refused here at once, whatever Redis says
-        key, value, message = self._entry(kind, ident, at, until)
-        if until is not None and until <= self._clock():
-            return  # nothing it covers is valid any more
-        try:
-            with self._sync_client().pipeline(transaction=True) as pipe:
-                if until is None:
-                    pipe.set(key, value)
-                else:
-                    pipe.set(key, value, pxat=math.ceil(until * 1000))
-                pipe.publish(self.channel, message)
-                pipe.execute()
-        except Exception as exc:
-            raise RevocationError(self._failure("recorded", exc)) from None
+        writes = self._recording(kind, ident, at, until)
+        if writes is not None:
+            self._write(writes, "recorded")
 
     def _erase(self, kind: str, ident: str) -> None:
-        self._forget(kind, ident)
-        message = json.dumps({"op": "del", "kind": kind, "id": ident}, separators=(",", ":"))
-        try:
-            with self._sync_client().pipeline(transaction=True) as pipe:
-                pipe.delete(self._key(kind, ident))
-                pipe.publish(self.channel, message)
-                pipe.execute()
-        except Exception as exc:
-            raise RevocationError(self._failure("removed", exc)) from None
+        self._write(self._erasing(kind, ident), "removed")
 
     async def _record_async(
         self, kind: str, ident: str, at: float | None, until: float | None
     ) -> None:
-        self._remember(kind, ident, at, until)
-        key, value, message = self._entry(kind, ident, at, until)
-        if until is not None and until <= self._clock():
-            return
-        try:
-            async with asyncio.timeout(self.timeout):
-                async with self._async_client().pipeline(transaction=True) as pipe:
-                    if until is None:
-                        pipe.set(key, value)
-                    else:
-                        pipe.set(key, value, pxat=math.ceil(until * 1000))
-                    pipe.publish(self.channel, message)
-                    await pipe.execute()
-        except Exception as exc:
-            raise RevocationError(self._failure("recorded", exc)) from None
+        writes = self._recording(kind, ident, at, until)
+        if writes is not None:
+            await self._write_async(writes, "recorded")
 
     async def _erase_async(self, kind: str, ident: str) -> None:
+        await self._write_async(self._erasing(kind, ident), "removed")
+
+    def _recording(
+        self, kind: str, ident: str, at: float | None, until: float | None
+    ) -> Callable[[Any], None] | None:
+        """Remember an entry here, then what queues it on a Redis pipeline and tells the
+        other workers; ``None`` when nothing it covers is valid any more."""
+        self._remember(kind, ident, at, until)  # refused here at once, whatever Redis says
+        key, value, message = self._entry(kind, ident, at, until)
+        if until is not None and until <= self._clock():
+            return None
+
+        def writes(pipe: Any) -> None:
+            if until is None:
+                pipe.set(key, value)
+            else:
+                pipe.set(key, value, pxat=math.ceil(until * 1000))
+            pipe.publish(self.channel, message)
+
+        return writes
+
+    def _erasing(self, kind: str, ident: str) -> Callable[[Any], None]:
+        """Forget an entry here, then what queues its removal on a Redis pipeline."""
         self._forget(kind, ident)
         message = json.dumps({"op": "del", "kind": kind, "id": ident}, separators=(",", ":"))
+
+        def writes(pipe: Any) -> None:
+            pipe.delete(self._key(kind, ident))
+            pipe.publish(self.channel, message)
+
+        return writes
+
+    def _write(self, writes: Callable[[Any], None], doing: str) -> None:
+        """``writes`` in one Redis transaction; a failure is a ``RevocationError``."""
+        try:
+            with self._sync_client().pipeline(transaction=True) as pipe:
+                writes(pipe)
+                pipe.execute()
+        except Exception as exc:
+            raise RevocationError(self._failure(doing, exc)) from None
+
+    async def _write_async(self, writes: Callable[[Any], None], doing: str) -> None:
+        """``_write`` on the event loop, within the store's timeout."""
         try:
             async with asyncio.timeout(self.timeout):
                 async with self._async_client().pipeline(transaction=True) as pipe:
-                    pipe.delete(self._key(kind, ident))
-                    pipe.publish(self.channel, message)
+                    writes(pipe)
                     await pipe.execute()
         except Exception as exc:
-            raise RevocationError(self._failure("removed", exc)) from None
+            raise RevocationError(self._failure(doing, exc)) from None
 
     def _entry(
         self, kind: str, ident: str, at: float | None, until: float | None
@@ -657,19 +664,25 @@ class RedisRevocations(RevocationStore):
 
     def _make_client(self) -> Any:
         import redis
-        from redis.backoff import NoBackoff
         from redis.retry import Retry
 
-        # No retries: every wait is bounded by one timeout, and the policy, not
-        # a retry loop, decides what a request gets while Redis is away.
-        return redis.Redis.from_url(
-            self.url,
-            socket_timeout=self.timeout,
-            socket_connect_timeout=self.timeout,
-            decode_responses=True,
-            encoding_errors="replace",
-            retry=Retry(NoBackoff(), 0),
-        )
+        return redis.Redis.from_url(self.url, **self._client_options(Retry))
+
+    def _client_options(self, retry: Any) -> dict[str, Any]:
+        """How every client connects, given redis' sync or asyncio ``Retry`` class.
+
+        No retries: every wait is bounded by one timeout, and the policy, not a
+        retry loop, decides what a request gets while Redis is away.
+        """
+        from redis.backoff import NoBackoff
+
+        return {
+            "socket_timeout": self.timeout,
+            "socket_connect_timeout": self.timeout,
+            "decode_responses": True,
+            "encoding_errors": "replace",
+            "retry": retry(NoBackoff(), 0),
+        }
 
     def _sync_client(self) -> Any:
         client = self._client
@@ -680,20 +693,12 @@ class RedisRevocations(RevocationStore):
     def _async_client(self) -> Any:
         import redis.asyncio
         from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
 
         # A redis.asyncio client belongs to the event loop it first ran on.
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
         if client is None:
-            client = redis.asyncio.Redis.from_url(
-                self.url,
-                socket_timeout=self.timeout,
-                socket_connect_timeout=self.timeout,
-                decode_responses=True,
-                encoding_errors="replace",
-                retry=Retry(NoBackoff(), 0),
-            )
+            client = redis.asyncio.Redis.from_url(self.url, **self._client_options(Retry))
             self._async_clients[loop] = client
         return client
 
@@ -905,19 +910,12 @@ class RevocationCheck:
                 if self._is_async:
                     from asgiref.sync import async_to_sync
 
-                    revoked = async_to_sync(hook)(user)
+                    outcome = _outcome(async_to_sync(hook)(user))
                 else:
-                    revoked = hook(user)
-                outcome = "revoked" if revoked else "not_revoked"
-        except AuthError as error:
-            self._report("unavailable", started)
-            raise error from None
-        except Exception:
-            self._report("unavailable", started)
-            raise self._hook_failed() from None
-        self._report(outcome, started)
-        if outcome == "revoked":
-            raise RevokedToken()
+                    outcome = _outcome(hook(user))
+        except Exception as error:
+            raise self._failure(error, started) from None
+        self._conclude(outcome, started)
 
     async def check_async(self, user: User) -> None:
         """``check`` for asyncio: a store reads memory, an async hook is awaited, a sync one
@@ -929,29 +927,37 @@ class RevocationCheck:
             else:
                 hook = cast("Callable[[User], Any]", self._hook)
                 if self._is_async:
-                    revoked = await _awaitable(hook(user))
+                    outcome = _outcome(await _awaitable(hook(user)))
                 else:
                     from asgiref.sync import sync_to_async
 
-                    revoked = await sync_to_async(hook, thread_sensitive=False)(user)
-                outcome = "revoked" if revoked else "not_revoked"
-        except AuthError as error:
-            self._report("unavailable", started)
-            raise error from None
-        except Exception:
-            self._report("unavailable", started)
-            raise self._hook_failed() from None
+                    outcome = _outcome(await sync_to_async(hook, thread_sensitive=False)(user))
+        except Exception as error:
+            raise self._failure(error, started) from None
+        self._conclude(outcome, started)
+
+    def _conclude(self, outcome: str, started: float) -> None:
         self._report(outcome, started)
         if outcome == "revoked":
             raise RevokedToken()
+
+    def _failure(self, error: Exception, started: float) -> Exception:
+        """What a check that failed raises: a jwtgate error as it is, anything else
+        (a failing hook) logged and made ``RevocationUnavailable``."""
+        self._report("unavailable", started)
+        if isinstance(error, AuthError):
+            return error
+        logger.exception("jwtgate: the is_revoked hook failed; the token is refused with 503")
+        return RevocationUnavailable()
 
     def _report(self, outcome: str, started: float) -> None:
         if self.observer is not None:
             self.observer.revocation_checked(outcome=outcome, seconds=time.perf_counter() - started)
 
-    def _hook_failed(self) -> RevocationUnavailable:
-        logger.exception("jwtgate: the is_revoked hook failed; the token is refused with 503")
-        return RevocationUnavailable()
+
+def _outcome(revoked: object) -> Outcome:
+    """A hook's answer as a check's outcome."""
+    return "revoked" if revoked else "not_revoked"
 
 
 async def _awaitable(value: Awaitable[Any] | Any) -> Any:

@@ -13,12 +13,16 @@ starts with it. CORS preflights go through untouched.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import quote
 
 from .asgi import WS_POLICY_VIOLATION, ASGIApp, Message, Receive, Scope, Send
 from .errors import AuthError
 from .rules import Decision, RuleTable, answer, is_navigation
+from .rules_observe import decision_report
+
+if TYPE_CHECKING:
+    from .observe import Reporter
 
 __all__ = ["RULE_KEY", "RulesApp"]
 
@@ -27,13 +31,17 @@ RULE_KEY: Final = "jwtgate.rule"
 
 
 class RulesApp:
-    """An ASGI app applying ``table`` to each http and websocket connection."""
+    """An ASGI app applying ``table`` to each http and websocket connection.
 
-    __slots__ = ("app", "table")
+    ``reporter`` (the gate's link to its observer) hears each decision.
+    """
 
-    def __init__(self, app: ASGIApp, table: RuleTable) -> None:
+    __slots__ = ("_report", "app", "table")
+
+    def __init__(self, app: ASGIApp, table: RuleTable, reporter: Reporter | None = None) -> None:
         self.app = app
         self.table = table
+        self._report = decision_report(reporter, table)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         root = scope.get("root_path", "")
@@ -51,6 +59,9 @@ class RulesApp:
         if decision is None or _is_preflight(scope):
             await self.app(scope, receive, send)
             return
+        report = self._report
+        if report is not None:
+            report(decision)
         scope = dict(scope)
         scope[RULE_KEY] = decision
         status = decision.status

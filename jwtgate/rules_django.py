@@ -17,21 +17,28 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 
 from .context import RequestAuth
 from .rules import Decision, RuleTable, answer, is_navigation
+from .rules_observe import decision_report
 from .wsgi import _environ_key, is_preflight
 
 if TYPE_CHECKING:
     from django.http.response import HttpResponseBase
 
+    from .observe import Reporter
+
 __all__ = ["DjangoRules"]
 
 
 class DjangoRules:
-    """A ``RuleTable`` applied to Django requests, sync and async alike."""
+    """A ``RuleTable`` applied to Django requests, sync and async alike.
 
-    __slots__ = ("table",)
+    ``reporter`` (the gate's link to its observer) hears each decision.
+    """
 
-    def __init__(self, table: RuleTable) -> None:
+    __slots__ = ("_report", "table")
+
+    def __init__(self, table: RuleTable, reporter: Reporter | None = None) -> None:
         self.table = table
+        self._report = decision_report(reporter, table)
 
     def before(self, request: HttpRequest, auth: RequestAuth) -> HttpResponse | Decision | None:
         """Decide: an answer to send, the ``Decision`` of a page to serve, or ``None`` (go on).
@@ -46,6 +53,8 @@ class DjangoRules:
         )
         if decision is None:
             return None
+        if self._report is not None:
+            self._report(decision)
         request.jwt_rule = decision  # type: ignore[attr-defined]
         status = decision.status
         prefix = request.path.removesuffix(request.path_info)

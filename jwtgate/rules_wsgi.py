@@ -19,11 +19,14 @@ from urllib.parse import quote
 
 from .errors import AuthError
 from .rules import Decision, RuleTable, answer, is_navigation
+from .rules_observe import decision_report
 from .wsgi import ERROR_KEY, USER_KEY, _environ_key, _wsgi_text, is_preflight
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from .observe import Reporter
 
 __all__ = ["RULE_KEY", "RulesApp"]
 
@@ -42,13 +45,19 @@ def _status_line(status: int) -> str:
 
 
 class RulesApp:
-    """A WSGI app applying ``table`` to each request before ``app`` sees it."""
+    """A WSGI app applying ``table`` to each request before ``app`` sees it.
 
-    __slots__ = ("app", "table")
+    ``reporter`` (the gate's link to its observer) hears each decision.
+    """
 
-    def __init__(self, app: WSGIApplication, table: RuleTable) -> None:
+    __slots__ = ("_report", "app", "table")
+
+    def __init__(
+        self, app: WSGIApplication, table: RuleTable, reporter: Reporter | None = None
+    ) -> None:
         self.app = app
         self.table = table
+        self._report = decision_report(reporter, table)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = _wsgi_text(environ.get("PATH_INFO", "")) or "/"
@@ -61,6 +70,9 @@ class RulesApp:
         ):
             return self.app(environ, start_response)
         environ[RULE_KEY] = decision
+        report = self._report
+        if report is not None:
+            report(decision)
         status = decision.status
         if status == 200:
             if decision.location is not None:

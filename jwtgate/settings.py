@@ -7,6 +7,12 @@ Netlify site's (that is ``JWTGATE_NETLIFY_JWT_SECRET``). Values may be Python
 values (lists, numbers, booleans, a JWK as a dict) or text as an environment
 variable holds it (``"RS256,ES256"``, ``"30"``, ``"true"``).
 
+Each provider preset has settings of its own, ``JWTGATE_<PROVIDER>_*``, one
+per argument a dashboard gives (``JWTGATE_AUTH0_DOMAIN`` is ``auth0(domain)``;
+the table is ``jwtgate.preset_settings``). Where a preset accepts
+``jwtgate.presets.UNCHECKED`` to skip a check, the setting's value
+``unchecked`` says so; an unset setting never does.
+
 ``None`` counts as unset; an empty string does not: ``JWTGATE_SECRET=`` (a
 variable exported from an unset one) is refused as empty rather than read as
 "no setting", which could silently drop a check. A name that starts with
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -27,6 +34,7 @@ from .csrf import CSRFPolicy
 from .errors import ConfigurationError
 from .gate import Gate
 from .issuer import Issuer
+from .preset_settings import PRESET_SETTINGS, UNCHECKED_VALUE, Field, PresetSettings
 
 __all__ = [
     "DJANGO_SETTINGS",
@@ -42,12 +50,8 @@ PREFIX = "JWTGATE_"
 
 #: The settings that make a ``Gate``, read by every framework, the environment and the CLI.
 GATE_SETTINGS: Mapping[str, str] = {
-    # Netlify Identity (GoTrue)
-    "JWTGATE_NETLIFY_JWT_SECRET": "the site's Identity JWT secret: trust Netlify Identity tokens",
-    "JWTGATE_NETLIFY_IDENTITY_URL": "https://<site>/.netlify/identity, where GoTrue answers",
-    # Privy
-    "JWTGATE_PRIVY_APP_ID": "the Privy app id: trust that app's Privy tokens",
-    "JWTGATE_PRIVY_VERIFICATION_KEY": "the app's verification key (PEM); else fetched from Privy",
+    # The presets: Netlify, Privy, Auth0, Cognito, Keycloak, Firebase, Supabase, Clerk, OIDC
+    **{name: text for preset in PRESET_SETTINGS for name, text in preset.described().items()},
     # Any other issuer
     "JWTGATE_ISSUER": "the exact iss expected (unset: not checked)",
     "JWTGATE_ALGORITHMS": "allowed algorithms, e.g. RS256 or HS256,HS384 (required)",
@@ -106,9 +110,7 @@ _GENERIC = (
 )
 _KEY_SOURCES = ("JWTGATE_SECRET", "JWTGATE_PUBLIC_KEY", "JWTGATE_JWKS_URL", "JWTGATE_DISCOVERY")
 _ISSUER_SETTINGS = (
-    "JWTGATE_NETLIFY_JWT_SECRET",
-    "JWTGATE_PRIVY_APP_ID",
-    "JWTGATE_PRIVY_VERIFICATION_KEY",
+    *(field.setting for preset in PRESET_SETTINGS for field in preset.fields if field.configures),
     *_KEY_SOURCES,
     *_GENERIC,
 )
@@ -125,16 +127,6 @@ _ISSUER_PARAMETERS = {
     "leeway": "JWTGATE_LEEWAY",
     "required_claims": "JWTGATE_REQUIRED_CLAIMS",
     "token_type": "JWTGATE_TOKEN_TYPE",
-}
-_NETLIFY_PARAMETERS = {
-    "jwt_secret": "JWTGATE_NETLIFY_JWT_SECRET",
-    "secret": "JWTGATE_NETLIFY_JWT_SECRET",
-    "identity_url": "JWTGATE_NETLIFY_IDENTITY_URL",
-}
-_PRIVY_PARAMETERS = {
-    "app_id": "JWTGATE_PRIVY_APP_ID",
-    "verification_key": "JWTGATE_PRIVY_VERIFICATION_KEY",
-    "key": "JWTGATE_PRIVY_VERIFICATION_KEY",
 }
 _GATE_PARAMETERS = {
     "sources": "JWTGATE_SOURCES",
@@ -176,9 +168,10 @@ def gate_from_settings(
 class Settings:
     """The ``JWTGATE_*`` settings of one source, checked by name and read by type.
 
-    Netlify (``JWTGATE_NETLIFY_JWT_SECRET``), Privy (``JWTGATE_PRIVY_APP_ID``)
-    and a generic issuer (``JWTGATE_ALGORITHMS`` with one key source) may be
-    combined where the issuers allow it.
+    Every preset configured (``JWTGATE_NETLIFY_JWT_SECRET``,
+    ``JWTGATE_AUTH0_DOMAIN`` …) and a generic issuer (``JWTGATE_ALGORITHMS``
+    with one key source) go in one gate, where the issuers allow it (no two
+    with the same ``iss``).
     """
 
     def __init__(
@@ -244,15 +237,27 @@ class Settings:
             return None
         if isinstance(value, bool):
             raise ConfigurationError(f"{self.name(key)}: must be a number")
-        if isinstance(value, int | float):
-            return value
+        number: float | None = value if isinstance(value, int | float) else None
         if isinstance(value, str):
             for parse in (int, float):
                 try:
-                    return parse(value)
+                    number = parse(value)
+                    break
                 except ValueError:
                     pass
-        raise ConfigurationError(f"{self.name(key)}: must be a number")
+        if number is None:
+            raise ConfigurationError(f"{self.name(key)}: must be a number")
+        if not math.isfinite(number):
+            raise ConfigurationError(f"{self.name(key)}: must be a finite number")
+        return number
+
+    def _whole_number(self, key: str) -> int | None:
+        value = self.number(key)
+        if value is None:
+            return None
+        if value != int(value):
+            raise ConfigurationError(f"{self.name(key)}: a whole number")
+        return int(value)
 
     def configured(self, keys: Iterable[str] = _ISSUER_SETTINGS) -> list[str]:
         """Which of ``keys`` have a value."""
@@ -269,21 +274,12 @@ class Settings:
         issuers = self.issuers()
         if not issuers:
             return None
-        options: dict[str, Any] = {}
-        sources = self.strings("JWTGATE_SOURCES")
-        if sources is not None:
-            options["sources"] = sources
-        csrf = self._csrf()
-        if csrf is not None:
-            options["csrf"] = csrf
-        size = self.number("JWTGATE_CACHE_SIZE")
-        if size is not None:
-            if size != int(size):
-                raise ConfigurationError(f"{self.name('JWTGATE_CACHE_SIZE')}: a whole number")
-            options["cache_size"] = int(size)
-        ttl = self.number("JWTGATE_CACHE_TTL")
-        if ttl is not None:
-            options["cache_ttl"] = ttl
+        options = _given(
+            sources=self.strings("JWTGATE_SOURCES"),
+            csrf=self._csrf(),
+            cache_size=self._whole_number("JWTGATE_CACHE_SIZE"),
+            cache_ttl=self.number("JWTGATE_CACHE_TTL"),
+        )
         redis_url = self.text("JWTGATE_REDIS_URL")
         if redis_url is not None and "is_revoked" not in overrides:
             from .revocation import RedisRevocations
@@ -296,15 +292,14 @@ class Settings:
             return Gate(issuers=issuers, **options)
 
     def issuers(self) -> list[Issuer]:
-        """The issuers the settings describe: Netlify, Privy, then the generic one."""
+        """The issuers the settings describe: the presets configured, then the generic one."""
         issuers: list[Issuer] = []
-        netlify = self._netlify()
-        if netlify is not None:
-            issuers.append(netlify)
-        privy = self._privy()
-        if privy is not None:
-            issuers.append(privy)
-        generic = self._generic(beside_netlify=netlify is not None)
+        for preset in PRESET_SETTINGS:
+            issuer = self._preset(preset)
+            if issuer is not None:
+                issuers.append(issuer)
+        beside_netlify = any(issuer.name == "netlify" for issuer in issuers)
+        generic = self._generic(beside_netlify=beside_netlify)
         if generic is not None:
             issuers.append(generic)
         return issuers
@@ -344,37 +339,61 @@ class Settings:
     def _renaming(self, parameters: Mapping[str, str]) -> _Renaming:
         return _Renaming({param: self.name(key) for param, key in parameters.items()})
 
-    def _netlify(self) -> Issuer | None:
-        secret = self.text("JWTGATE_NETLIFY_JWT_SECRET")
-        if secret is None:
+    def _preset(self, preset: PresetSettings) -> Issuer | None:
+        """The preset's issuer when any of its settings configures it, else ``None``."""
+        given = [f for f in preset.fields if f.configures and self._present(f.setting)]
+        if not given:
             return None
-        from .presets import netlify
-
-        with self._renaming(_NETLIFY_PARAMETERS):
-            return netlify(
-                jwt_secret=secret, identity_url=self.text("JWTGATE_NETLIFY_IDENTITY_URL")
-            )
-
-    def _privy(self) -> Issuer | None:
-        app_id = self.text("JWTGATE_PRIVY_APP_ID")
-        key = self._pem("JWTGATE_PRIVY_VERIFICATION_KEY")
-        if app_id is None:
-            if key is not None:
+        arguments: dict[str, Any] = {}
+        for field in preset.fields:
+            value = self._field(field)
+            if value is not None:
+                arguments[field.argument] = value
+            elif field.required:
+                others = ", ".join(self.name(f.setting) for f in given)
+                opt_out = f"; or {UNCHECKED_VALUE} to accept any" if field.skippable else ""
                 raise ConfigurationError(
-                    f"{self.name('JWTGATE_PRIVY_VERIFICATION_KEY')}: "
-                    f"set {self.name('JWTGATE_PRIVY_APP_ID')} too"
+                    f"{self.name(field.setting)}: required with {others} ({field.meaning}){opt_out}"
                 )
-            return None
         from . import presets
 
-        privy: Any = getattr(presets, "privy", None)
-        if privy is None:
-            raise ConfigurationError(
-                f"{self.name('JWTGATE_PRIVY_APP_ID')}: this version of jwtgate has no Privy preset"
-            )
-        with self._renaming(_PRIVY_PARAMETERS):
-            issuer: Issuer = privy(app_id, verification_key=key)
+        build = getattr(presets, preset.name)
+        with self._renaming(preset.parameters()):
+            issuer: Issuer = build(**arguments)
         return issuer
+
+    def _field(self, field: Field) -> Any:
+        """One preset setting's value, read as its kind says; ``None`` when unset."""
+        key = field.setting
+        if field.kind == "text":
+            return self.text(key)
+        if field.kind == "key":
+            value = self._raw(key)
+            # A PEM as text; in Python settings also bytes or a key object, which the preset checks.
+            return self._pem(key) if isinstance(value, str) else value
+        if field.kind == "checks":
+            return self._checks(field)
+        values = self.strings(key)
+        return _one_or_all(values) if field.kind == "roles" else values
+
+    def _checks(self, field: Field) -> Any:
+        """Values a check accepts, or ``UNCHECKED`` (``unchecked``) where the preset allows it."""
+        from .presets import UNCHECKED
+
+        key = field.setting
+        values = [UNCHECKED_VALUE] if self._raw(key) is UNCHECKED else self.strings(key)
+        if values is None or all(v.strip().lower() != UNCHECKED_VALUE for v in values):
+            return values
+        if len(values) > 1:
+            raise ConfigurationError(
+                f"{self.name(key)}: {UNCHECKED_VALUE} stands alone (it turns the check off); "
+                "give it alone, or only the values to accept"
+            )
+        if not field.skippable:
+            raise ConfigurationError(
+                f"{self.name(key)}: cannot be {UNCHECKED_VALUE}; give {field.meaning}"
+            )
+        return UNCHECKED
 
     def _generic(self, *, beside_netlify: bool) -> Issuer | None:
         given = self.configured(_KEY_SOURCES)
@@ -404,33 +423,18 @@ class Settings:
                 f"{self.name('JWTGATE_NETLIFY_JWT_SECRET')}: Netlify's tokens carry no iss, "
                 f"so the issuer of {self.name(given[0])} is told apart by its own"
             )
-        options: dict[str, Any] = {"algorithms": algorithms}
-        audience = self.strings("JWTGATE_AUDIENCE")
-        if audience is not None:
-            options["audience"] = audience
-        secret = self.text("JWTGATE_SECRET")
-        if secret is not None:
-            options["secret"] = secret
-        public_key = self._public_key()
-        if public_key is not None:
-            options["key"] = public_key
-        jwks_url = self.text("JWTGATE_JWKS_URL")
-        if jwks_url is not None:
-            options["jwks_url"] = jwks_url
-        if given[0] == "JWTGATE_DISCOVERY":
-            options["discovery"] = self._discovery()
-        roles = self.strings("JWTGATE_ROLES_CLAIM")
-        if roles is not None:
-            options["roles_claim"] = roles[0] if len(roles) == 1 else roles
-        leeway = self.number("JWTGATE_LEEWAY")
-        if leeway is not None:
-            options["leeway"] = leeway
-        required = self.strings("JWTGATE_REQUIRED_CLAIMS")
-        if required is not None:
-            options["required_claims"] = required
-        token_type = self.text("JWTGATE_TOKEN_TYPE")
-        if token_type is not None:
-            options["token_type"] = token_type
+        options = _given(
+            algorithms=algorithms,
+            audience=self.strings("JWTGATE_AUDIENCE"),
+            secret=self.text("JWTGATE_SECRET"),
+            key=self._public_key(),
+            jwks_url=self.text("JWTGATE_JWKS_URL"),
+            discovery=self._discovery() if given[0] == "JWTGATE_DISCOVERY" else None,
+            roles_claim=_one_or_all(self.strings("JWTGATE_ROLES_CLAIM")),
+            leeway=self.number("JWTGATE_LEEWAY"),
+            required_claims=self.strings("JWTGATE_REQUIRED_CLAIMS"),
+            token_type=self.text("JWTGATE_TOKEN_TYPE"),
+        )
         with self._renaming(_ISSUER_PARAMETERS):
             return Issuer(issuer, **options)
 
@@ -468,8 +472,8 @@ class Settings:
 
     def _public_key(self) -> Any:
         value = self._raw("JWTGATE_PUBLIC_KEY")
-        if value is None or not isinstance(value, str):
-            return value  # a JWK or JWKS dict, a key object: the Issuer checks it
+        if not isinstance(value, str):
+            return value  # unset, a JWK or JWKS dict, a key object: the Issuer checks it
         text = self._pem("JWTGATE_PUBLIC_KEY")
         if text is not None and text.lstrip().startswith("{"):
             try:
@@ -479,6 +483,16 @@ class Settings:
                     f"{self.name('JWTGATE_PUBLIC_KEY')}: not valid JWK/JWKS JSON"
                 ) from None
         return text
+
+
+def _given(**arguments: Any) -> dict[str, Any]:
+    """The keyword arguments that are not ``None``: an unset setting keeps the default."""
+    return {name: value for name, value in arguments.items() if value is not None}
+
+
+def _one_or_all(values: list[str] | None) -> str | list[str] | None:
+    """A roles claim: one path as a string, several as a list."""
+    return values[0] if values is not None and len(values) == 1 else values
 
 
 class _Renaming:

@@ -36,6 +36,10 @@ _TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _JWS_CHARS = re.compile(r"[A-Za-z0-9\-_.]+")
 # RFC 7230 token: what a cookie or header name may be made of.
 _NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# One Authorization field's credentials (RFC 9110 §11.4): a scheme, a space, then its data.
+_CREDENTIAL = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+ +\S.*")
+# A Bearer credential, however broken: what parse_bearer would not call another scheme.
+_BEARER_CREDENTIAL = re.compile(r"bearer", re.IGNORECASE)
 
 
 class RequestView:
@@ -53,7 +57,13 @@ class RequestView:
     scheme: str = "http"
 
     def header_values(self, name: str) -> list[str]:
-        """Every value of the header ``name`` (lowercase), in order."""
+        """The value of the header ``name`` (lowercase) as a one-item list; ``[]`` if absent.
+
+        A header sent more than once is one value, its fields joined with a
+        comma (RFC 9110 §5.3), as WSGI servers hand it to apps: so every
+        adapter reads the same request the same way. A view may still return
+        several values; the sources join them the same way.
+        """
         raise NotImplementedError
 
     def query_string(self) -> str:
@@ -104,7 +114,8 @@ class MappingView(RequestView):
         self.scheme = scheme
 
     def header_values(self, name: str) -> list[str]:
-        return [value for key, value in self._headers if key.lower() == name]
+        values = [value for key, value in self._headers if key.lower() == name]
+        return [",".join(values)] if len(values) > 1 else values
 
     def cookie_values(self, name: str) -> list[str]:
         if self._cookies is None:
@@ -124,7 +135,11 @@ def cookie_values(cookie_headers: Iterable[str], name: str) -> list[str]:
     about a twentieth of parsing every cookie. It finds the name with
     ``str.find`` rather than splitting the header, which would copy a
     kilobyte-long token several times; the result is that of splitting on
-    ``;``, stripping each part and keeping the parts that start ``name=``.
+    ``;`` and ``,``, stripping each part and keeping the parts that start
+    ``name=``. A comma separates cookies because no cookie value may hold one
+    (RFC 6265 §4.1.1) and it is how a server joins several ``Cookie`` fields
+    (a WSGI server for HTTP/1.1, where a client should send one; HTTP/2 splits
+    the header into several, RFC 9113 §8.2.3): the fields are one cookie list.
     """
     found: list[str] = []
     prefix = name + "="
@@ -135,10 +150,13 @@ def cookie_values(cookie_headers: Iterable[str], name: str) -> list[str]:
             before = start
             while before and header[before - 1].isspace():
                 before -= 1
-            if before and header[before - 1] != ";":
+            if before and header[before - 1] not in ";,":
                 start = header.find(prefix, start + 1)  # inside another cookie
                 continue
             end = header.find(";", start + size)
+            comma = header.find(",", start + size, end if end >= 0 else len(header))
+            if comma >= 0:
+                end = comma
             value = header[start + size : end if end >= 0 else len(header)].rstrip()
             if len(value) >= 2 and value[0] == value[-1] == '"':
                 value = value[1:-1]
@@ -199,6 +217,13 @@ def _one(values: Sequence[str], what: str) -> str | None:
     return values[0]
 
 
+def _joined(values: Sequence[str]) -> str | None:
+    """A header's fields as one value, joined with a comma as a WSGI server joins them."""
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else ",".join(values)
+
+
 class BearerSource(Source):
     """``Authorization: Bearer <token>`` (RFC 6750 §2.1); the scheme is case-insensitive.
 
@@ -216,17 +241,35 @@ class BearerSource(Source):
         return ("authorization",), False
 
     def extract(self, view: RequestView) -> str | None:
-        values = view.header_values("authorization")
-        if not values:
+        value = _joined(view.header_values("authorization"))
+        if value is None:
             return None
-        if len(values) > 1:
-            raise InvalidRequest("More than one Authorization header was sent")
-        return parse_bearer(values[0])
+        if "," in value:
+            _refuse_listed_bearer(value)
+            return None
+        return parse_bearer(value)
 
     def check(self, token: str) -> None:
         if _TOKEN68.fullmatch(token) is None:
             raise InvalidRequest("The Authorization header is malformed")
         super().check(token)
+
+
+def _refuse_listed_bearer(value: str) -> None:
+    """An ``Authorization`` value with a comma: refuse it if it holds a Bearer credential.
+
+    A Bearer token (token68) has no comma, so a comma is either another
+    scheme's parameters (``Digest a="1", b="2"``: no token here) or fields
+    joined by the server: ``Authorization`` holds one credential (RFC 9110
+    §11.6.2), so a second field is a malformed request (400, RFC 6750 §3.1),
+    whichever scheme comes first.
+    """
+    parts = [part.strip() for part in value.split(",")]
+    if not any(_BEARER_CREDENTIAL.match(part) for part in parts):
+        return
+    if all(_CREDENTIAL.fullmatch(part) for part in parts):
+        raise InvalidRequest("More than one Authorization header was sent")
+    raise InvalidRequest("The Authorization header is malformed")
 
 
 def parse_bearer(value: str) -> str | None:
@@ -288,9 +331,14 @@ class HeaderSource(Source):
         return (self.header,), False
 
     def extract(self, view: RequestView) -> str | None:
-        value = _one(view.header_values(self.header), f"{self.name} header")
+        value = _joined(view.header_values(self.header))
         if value is None:
             return None
+        if "," in value:  # fields joined by the server: a token has no comma
+            parts = {part.strip() for part in value.split(",")}
+            if len(parts) > 1:
+                raise InvalidRequest(f"More than one {self.name} header was sent")
+            value = parts.pop()
         value = value.strip()
         if self.prefix is not None:
             if not value.startswith(self.prefix):

@@ -6,8 +6,9 @@ Starlette needs nothing more than the middleware: ``request.user``,
 endpoint may want: the user or the refusal in one call, the standard
 refusal as a Starlette ``Response`` (for a websocket's
 ``send_denial_response``, say), ``gate_middleware`` for
-``Starlette(middleware=[...])``, and ``exception_handlers`` for apps that
-wrap the whole Starlette app in the middleware instead.
+``Starlette(middleware=[...])``, and ``exception_handlers``, which renders
+the refusal inside Starlette's own exception handling (the middleware
+renders it anyway, wherever it sits).
 """
 
 from __future__ import annotations
@@ -75,11 +76,12 @@ def optional_user(connection: HTTPConnection) -> User | None:
 async def handle_auth_error(connection: HTTPConnection, exc: Exception) -> Response:
     """Starlette exception handler: an ``AuthError`` becomes the standard refusal.
 
-    Only needed when ``GateMiddleware`` wraps the whole Starlette app from
-    outside (``GateMiddleware(app, gate)``): Starlette's outermost layer turns
-    any exception it does not handle into a 500 before an outer middleware
-    sees it. On a websocket the error is raised on, for the middleware to
-    answer with a denial response or a close.
+    Never needed: ``GateMiddleware`` renders an ``AuthError`` wherever it sits,
+    also around the whole app, where Starlette's outermost layer has turned it
+    into a 500 that the middleware holds back and replaces. Registered, it
+    answers inside Starlette instead (where other exception handlers and
+    middleware see the refusal as a response). On a websocket the error is
+    raised on, for the middleware to answer with a denial response or a close.
     """
     if not isinstance(exc, AuthError) or connection.scope["type"] != "http":
         raise exc

@@ -178,7 +178,7 @@ class GateMiddleware:
         if self.rules is not None:
             from .rules_wsgi import RulesApp
 
-            self.app = RulesApp(app, self.rules)
+            self.app = RulesApp(app, self.rules, gate._reporter)
         self._memo: CredentialMemo[_Entry] = CredentialMemo(MEMO_SIZE, gate=gate)
         self._entries = self._memo.entries
         self._single, self._key = _key_plan(gate)

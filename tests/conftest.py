@@ -98,3 +98,16 @@ def rs256(make_factory) -> TokenFactory:
 @pytest.fixture
 def gate(rs256, clock) -> Gate:
     return Gate(issuers=[rs256.issuer_config()], clock=clock)
+
+
+@pytest.fixture
+def clean_environment(monkeypatch, tmp_path):
+    """No ``JWTGATE_*`` variable of the test's own environment; a configuration folder of its own.
+
+    The ``jwtgate`` command and the settings read both.
+    """
+    for name in list(os.environ):
+        if name.startswith("JWTGATE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return monkeypatch

@@ -46,6 +46,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,7 @@ SHOWN = {
     "curl": "needs the server the block starts; tests/integration sends the same requests",
     "uvicorn": "a server that runs until stopped; tests/integration runs the examples under it",
     "gunicorn": "a server that runs until stopped; tests/integration runs the examples under it",
+    "flask": "a server that runs until stopped; tests/integration/test_new_user_walk.py runs it",
     "python": "runs an example or a benchmark script; tests/integration and benchmarks/ cover them",
     "cd": "moves into an example's folder for the commands shown after it",
     "sudo": "installs a system package",
@@ -233,8 +235,12 @@ def shell_plan(chunk: Chunk) -> list[Command]:
 _PIP_INDEX_JWTGATE = re.compile(r"""^['"]?jwtgate(\[|['"]?$|[<>=!~ ])""")
 
 
+_PIP_LOCAL_EXTRAS = re.compile(r"^(?:\.|\S+\.whl)\[([^\]]*)\]$")
+
+
 def check_pip(command: Command) -> None:
-    """A ``pip install`` line may install jwtgate from a checkout or a wheel, never by name."""
+    """A ``pip install`` line may install jwtgate from a checkout or a wheel, never by name,
+    and only with extras that ``pyproject.toml`` defines."""
     words = shlex.split(command.text, comments=True)
     for word in words[words.index("install") + 1 :] if "install" in words else []:
         if _PIP_INDEX_JWTGATE.match(word):
@@ -242,6 +248,19 @@ def check_pip(command: Command) -> None:
                 f"line {command.line}: {command.text!r} installs jwtgate from a package index, "
                 "where it is not published: install from a checkout (pip install -e .) or a wheel"
             )
+        local = _PIP_LOCAL_EXTRAS.match(word)
+        if local:
+            unknown = set(local.group(1).split(",")) - set(_extras_defined())
+            if unknown:
+                raise AssertionError(
+                    f"line {command.line}: {command.text!r} asks for extras that "
+                    f"pyproject.toml does not define: {sorted(unknown)}"
+                )
+
+
+def _extras_defined() -> list[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return list(project.get("optional-dependencies", {}))
 
 
 def _shell_env() -> dict[str, str]:

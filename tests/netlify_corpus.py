@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.tools import node_with
 
 ENGINE_DIR = Path(__file__).resolve().parent / "netlify_engine"
 CORPUS_DIR = ENGINE_DIR / "corpus"
@@ -49,30 +50,22 @@ class CorpusFile:
         }
 
 
-def install_engine(npm: str) -> None:
-    """``npm ci`` in tests/netlify_engine unless its packages are there already."""
-    if (ENGINE_DIR / "node_modules" / "netlify-redirector" / "package.json").is_file():
-        return
-    subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund"],
-        cwd=ENGINE_DIR,
-        check=True,
-        timeout=300,
-        capture_output=True,
+def engine_node() -> str:
+    """``node``, with Netlify's engine and jsonwebtoken installed in tests/netlify_engine."""
+    return node_with(
+        ENGINE_DIR, "Netlify's engine is the npm netlify-redirector, GoTrue's signer jsonwebtoken"
     )
 
 
-def run_engine(files: list[CorpusFile], node: str | None = None) -> dict[str, Any]:
+def run_engine(files: list[CorpusFile]) -> dict[str, Any]:
     """Every file and request through Netlify's parser and engine, in one Node process."""
-    node = node or shutil.which("node")
-    assert node is not None
     payload = {
         "secret": SECRET,
         "role_claim": ROLE_CLAIM,
         "files": [f.payload() for f in files],
     }
     done = subprocess.run(
-        [node, str(ENGINE_DIR / "engine.mjs")],
+        [engine_node(), str(ENGINE_DIR / "engine.mjs")],
         input=json.dumps(payload).encode(),
         capture_output=True,
         timeout=300,

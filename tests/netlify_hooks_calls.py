@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from tests.netlify_corpus import ENGINE_DIR
+from tests.netlify_corpus import ENGINE_DIR, engine_node
 
 SECRET = "a-site-jwt-secret-for-local-tests-only-0123456789"
 INSTANCE = "6f8f3c2e-2b8e-4a57-9a51-2d7d9e6c1a40"
@@ -101,11 +100,9 @@ class Call:
         return headers
 
 
-def make_calls(node: str | None = None, now: float | None = None) -> dict[str, Call]:
-    """Every case's call, signed by jsonwebtoken in one Node process."""
-    node = node or shutil.which("node")
-    assert node is not None
-    now = int(now if now is not None else time.time())
+def make_calls() -> dict[str, Call]:
+    """Every case's call, signed now by jsonwebtoken in one Node process."""
+    now = int(time.time())
     cases = []
     for case in CASES:
         spec = dict(case.spec)
@@ -113,7 +110,7 @@ def make_calls(node: str | None = None, now: float | None = None) -> dict[str, C
         spec["iat"] = now + offset
         cases.append({"name": case.name, **spec})
     done = subprocess.run(
-        [node, str(ENGINE_DIR / "gotrue_hooks.mjs")],
+        [engine_node(), str(ENGINE_DIR / "gotrue_hooks.mjs")],
         input=json.dumps({"secret": SECRET, "instance_id": INSTANCE, "now": now, "cases": cases}),
         capture_output=True,
         text=True,

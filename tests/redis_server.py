@@ -19,35 +19,18 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from tests.servers import free_port
+from tests.tools import program
 
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 5.0
-
-
-def redis_binary() -> str:
-    """The ``redis-server`` path, or skip (fail in CI) when there is none."""
-    found = shutil.which("redis-server")
-    if found is None:
-        message = "redis-server is not installed (apt-get install redis-server)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class RedisServer:
     """One ``redis-server`` process on 127.0.0.1; ``url`` once it answers."""
 
     def __init__(self, *, password: str | None = None) -> None:
-        self.binary = redis_binary()
+        self.binary = program("redis-server", "apt-get install redis-server")
         self.password = password
         self.directory = Path(tempfile.mkdtemp(prefix="jwtgate-redis-"))
         self.process: subprocess.Popen[bytes] | None = None

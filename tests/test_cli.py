@@ -129,7 +129,11 @@ def test_verify_netlify_preset_with_secret_from_env(run):
         (["verify", "a.b.c"], "give --algorithm"),
         (["verify", "a.b.c", "--preset", "netlify"], "needs --secret"),
         (["verify", "a.b.c", "--preset", "nope", "--secret", "x"], "unknown preset"),
-        (["verify", "a.b.c", "--preset", "cognito"], "unknown preset 'cognito'"),
+        (
+            ["verify", "a.b.c", "--preset", "cognito"],
+            "--preset cognito needs JWTGATE_COGNITO_REGION, JWTGATE_COGNITO_USER_POOL_ID "
+            "and JWTGATE_COGNITO_CLIENT_ID",
+        ),
         (["verify", "a.b.c", "--preset", "oidc", "--issuer", "https://i.test"], "needs --audience"),
         (["verify", "a.b.c", "--algorithm", "HS256", "--secret", "short"], "at least 32 bytes"),
         (["verify", "a.b.c", "--algorithm", "none", "--secret", "s" * 32], "never accepted"),

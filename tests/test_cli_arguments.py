@@ -7,7 +7,6 @@ the function the ``jwtgate`` script calls); a few run the installed
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import socket
@@ -23,8 +22,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from jwtgate import __version__
-from jwtgate.cli import PRESETS, main
+from jwtgate.cli import PRESETS
 from jwtgate.testing import TokenFactory
+from tests.in_process import run
 
 TOKEN = TokenFactory("RS256").token()
 
@@ -63,12 +63,6 @@ def files(tmp_path_factory) -> dict[str, str]:
 def _clean_env(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.delenv("JWTGATE_SECRET", raising=False)
-
-
-def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err, stdin=io.StringIO(stdin))
-    return code, out.getvalue(), err.getvalue()
 
 
 def _assert_one_line_error(code: int, out: str, err: str, expected: str) -> None:

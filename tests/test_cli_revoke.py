@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
@@ -13,11 +12,12 @@ import pytest
 import redis
 
 from jwtgate import Gate
-from jwtgate.cli import main
 from jwtgate.cli_revoke import _DEFAULT_LIFETIME
 from jwtgate.revocation import DEFAULT_MAX_TOKEN_LIFETIME, RedisRevocations
 from jwtgate.testing import TokenFactory
-from tests.redis_server import RedisServer, free_port, running_redis
+from tests.in_process import run as jwtgate
+from tests.redis_server import RedisServer, running_redis
+from tests.servers import free_port
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +33,6 @@ def prefix() -> str:
 @pytest.fixture(scope="module")
 def tokens() -> TokenFactory:
     return TokenFactory("ES256")
-
-
-def jwtgate(*args: str, stdin: str = "") -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), stdout=out, stderr=err, stdin=io.StringIO(stdin))
-    return code, out.getvalue(), err.getvalue()
 
 
 def follower(server: RedisServer, prefix: str) -> RedisRevocations:

@@ -6,32 +6,17 @@ output are in test_cli.py).
 
 from __future__ import annotations
 
-import io
-import os
-
 import pytest
 
 from jwtgate import Gate
-from jwtgate.cli import main
 from jwtgate.testing import DEVELOPMENT_SECRET, TokenFactory
+from tests.in_process import run
 
 SITE_SECRET = "a-netlify-site-secret-of-32-bytes-or-more"
 GENERIC_SECRET = "the-generic-issuer-hmac-secret-32-bytes+"
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch, tmp_path):
-    for name in list(os.environ):
-        if name.startswith("JWTGATE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return monkeypatch
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), stdout=out, stderr=err, stdin=io.StringIO())
-    return code, out.getvalue(), err.getvalue()
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 def test_verify_with_no_issuer_options_reads_the_apps_settings(clean_environment):

@@ -10,6 +10,7 @@ from werkzeug.test import Client
 
 from jwtgate.demo import MAX_COMMENT, DemoRequest, create_app, demo_requests
 from jwtgate.testing import DEVELOPMENT_SECRET, TokenFactory
+from tests.tokens import bearer
 
 
 @pytest.fixture
@@ -22,13 +23,9 @@ def client() -> Client:
     return Client(create_app())
 
 
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 def test_each_example_answers_its_status_in_process(client, tokens):
     for example in demo_requests(tokens):
-        headers = _bearer(example.token) if example.token else {}
+        headers = bearer(example.token) if example.token else {}
         if example.body is not None:
             headers["Content-Type"] = "application/json"
         response = client.open(
@@ -39,7 +36,7 @@ def test_each_example_answers_its_status_in_process(client, tokens):
 
 def test_a_comment_is_listed_with_its_author(client, tokens):
     token = tokens.token(sub="u1", email="grace@example.com")
-    response = client.post("/comments", json={"text": "  Hi  "}, headers=_bearer(token))
+    response = client.post("/comments", json={"text": "  Hi  "}, headers=bearer(token))
     assert response.status_code == 201
     assert response.json["text"] == "Hi"
     listed = client.get("/comments").json
@@ -58,13 +55,13 @@ def test_a_comment_is_listed_with_its_author(client, tokens):
     ],
 )
 def test_bad_comments_get_a_4xx(client, tokens, kwargs, status):
-    response = client.post("/comments", headers=_bearer(tokens.token()), **kwargs)
+    response = client.post("/comments", headers=bearer(tokens.token()), **kwargs)
     assert response.status_code == status
     assert "error" in response.json
 
 
 def test_comments_are_capped(client, tokens):
-    headers = _bearer(tokens.token())
+    headers = bearer(tokens.token())
     for n in range(105):
         assert client.post("/comments", json={"text": str(n)}, headers=headers).status_code == 201
     listed = client.get("/comments").json
@@ -86,7 +83,7 @@ def test_me_without_token_is_a_plain_challenge(client):
 
 def test_a_token_from_another_secret_is_refused(client):
     other = TokenFactory.netlify()
-    response = client.get("/me", headers=_bearer(other.token()))
+    response = client.get("/me", headers=bearer(other.token()))
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 

@@ -29,6 +29,7 @@ from jwtgate.errors import ExpiredToken, KeysUnavailable
 from jwtgate.testing import TokenFactory
 from tests.django_project import TEST_SECRET as SECRET
 from tests.django_project import configure
+from tests.tokens import bearer
 
 configure()
 
@@ -58,10 +59,6 @@ def no_comments() -> Iterator[None]:
     project_urls.COMMENTS.clear()
     yield
     project_urls.COMMENTS.clear()
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def refusal(response: Any) -> tuple[int, str, dict[str, str]]:

@@ -145,6 +145,26 @@ def test_installing_jwtgate_from_an_index_is_refused(line):
         check_pip(command)
 
 
+@pytest.mark.parametrize(
+    ("line", "fine"),
+    [
+        ("pip install -e '.[flask,fastapi,test]'", True),
+        ("pip install 'dist/jwtgate-0.1.0-py3-none-any.whl[fastapi]'", True),
+        ("pip install -e '.[flask,tests]'", False),
+        ("pip install 'dist/jwtgate-0.1.0-py3-none-any.whl[fastpi]'", False),
+    ],
+)
+def test_installing_extras_that_do_not_exist_is_refused(line, fine):
+    from tests.docs_runner import check_pip
+
+    (command,) = shell_plan(_shell(line))
+    if fine:
+        check_pip(command)
+    else:
+        with pytest.raises(AssertionError, match="does not define"):
+            check_pip(command)
+
+
 def test_the_readme_commands_are_the_ones_ci_runs():
     """The README's install and test commands are exactly what .ci/run runs."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

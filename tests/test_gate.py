@@ -27,15 +27,12 @@ from jwtgate import (
 from jwtgate.keys import KeySource, VerificationKey
 from jwtgate.testing import TokenFactory
 from jwtgate.testing.factory import generate_key
+from tests.tokens import bearer
 
 from .conftest import NOW
 from .tokens import b64, header_for, raw_token
 
 ALGORITHMS = ["HS256", "RS256", "ES256", "EdDSA"]
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def refuse(gate: Gate, token: str, error: type, message: str | None = None):

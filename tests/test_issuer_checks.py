@@ -201,17 +201,22 @@ def test_aliases_need_an_issuer_and_may_not_collide(es256, make_factory) -> None
 # --- an HMAC secret beside public keys ----------------------------------------------
 
 
-@pytest.fixture
-def migrating(clock) -> tuple[TokenFactory, TokenFactory, Issuer]:
-    hs = TokenFactory("HS256", key=SECRET, clock=clock)
-    es = TokenFactory("ES256", clock=clock)
-    issuer = Issuer(
+def hs256_and_es256(**public_keys: Any) -> Issuer:
+    """An issuer of HS256 tokens signed with ``SECRET`` and of ES256 ones: ``public_keys``."""
+    return Issuer(
         "https://issuer.test/",
         algorithms=["HS256", "ES256"],
         audience="api",
         secret=SECRET,
-        key=es.public_jwk(),
+        **public_keys,
     )
+
+
+@pytest.fixture
+def migrating(clock) -> tuple[TokenFactory, TokenFactory, Issuer]:
+    hs = TokenFactory("HS256", key=SECRET, clock=clock)
+    es = TokenFactory("ES256", clock=clock)
+    issuer = hs256_and_es256(key=es.public_jwk())
     return hs, es, issuer
 
 
@@ -240,13 +245,7 @@ def test_a_secret_beside_a_jwks_url(clock) -> None:
     hs = TokenFactory("HS256", key=SECRET, clock=clock)
     es = TokenFactory("ES256", clock=clock)
     with es.serve_jwks() as server:
-        issuer = Issuer(
-            "https://issuer.test/",
-            algorithms=["HS256", "ES256"],
-            audience="api",
-            secret=SECRET,
-            jwks_url=server.url,
-        )
+        issuer = hs256_and_es256(jwks_url=server.url)
         assert isinstance(issuer.keys, MixedKeys)
         assert isinstance(issuer.keys.public, RemoteKeys)
         gate = Gate(issuers=[issuer], clock=clock)
@@ -264,13 +263,7 @@ def test_a_secret_beside_a_jwks_url(clock) -> None:
 def test_an_async_gate_fetches_the_public_keys_off_the_loop(clock) -> None:
     es = TokenFactory("ES256", clock=clock)
     with es.serve_jwks() as server:
-        issuer = Issuer(
-            "https://issuer.test/",
-            algorithms=["HS256", "ES256"],
-            audience="api",
-            secret=SECRET,
-            jwks_url=server.url,
-        )
+        issuer = hs256_and_es256(jwks_url=server.url)
         gate = Gate(issuers=[issuer], clock=clock)
         user = asyncio.run(gate.authenticate_async(headers=es.headers()))
         assert user is not None

@@ -26,6 +26,7 @@ from jwtgate.testing import TokenFactory
 from jwtgate.wsgi import GateMiddleware
 from tests.asgi_helpers import Recorder as ASGIRecorder
 from tests.asgi_helpers import http_scope, run
+from tests.tokens import bearer
 
 
 class Events(Observer):
@@ -80,10 +81,6 @@ def events() -> Events:
 @pytest.fixture
 def gate(rs256, clock, events) -> Gate:
     return Gate(issuers=[rs256.issuer_config(name="main")], clock=clock, observer=events)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 # --- accepted --------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from jwtgate.otel import OpenTelemetryObserver
 from jwtgate.revocation import MemoryRevocations
 from jwtgate.wsgi import GateMiddleware
 from tests.asgi_helpers import Recorder, http_scope, run
+from tests.tokens import bearer
 
 
 @pytest.fixture
@@ -54,10 +55,6 @@ def points(reader: InMemoryMetricReader) -> dict[str, list[tuple[dict, float]]]:
                         value = point.count
                     found.setdefault(metric.name, []).append((dict(point.attributes), value))
     return found
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_metrics_are_read_by_the_sdk(rs256, clock, meters, reader):

@@ -12,7 +12,7 @@ from jwtgate import AuthError, ConfigurationError, Gate
 from jwtgate.prometheus import PrometheusObserver
 from jwtgate.revocation import MemoryRevocations
 from jwtgate.testing import TokenFactory
-from tests.integration.processes import ServerProcess, running, uvicorn_command
+from tests.servers import Server, running, uvicorn_command
 
 SECRET = "a-test-secret-of-at-least-32-bytes!!"
 
@@ -128,12 +128,12 @@ def test_without_prometheus_client_the_error_says_which_extra(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ServerProcess]:
+def server() -> Iterator[Server]:
     env = {"TEST_SECRET": SECRET, "TEST_PROMETHEUS": "1"}
     with running(
-        uvicorn_command("tests.integration.observed_apps:starlette_app"), env
+        uvicorn_command("tests.integration.observed_apps:starlette_app", factory=True), env
     ) as running_server:
-        running_server.wait_until_answering()
+        running_server.wait_until_answering("/health")
         yield running_server
 
 
@@ -141,12 +141,15 @@ def test_metrics_scraped_from_a_real_server(server):
     tokens = TokenFactory("HS256", key=SECRET)
     token = tokens.token(sub="scraped-subject")
     for _ in range(5):
-        assert server.request("/me", headers={"Authorization": f"Bearer {token}"}).status == 200
+        assert (
+            server.request(path="/me", headers={"Authorization": f"Bearer {token}"}).status == 200
+        )
     assert (
-        server.request("/me", headers={"Authorization": f"Bearer {tokens.expired()}"}).status == 401
+        server.request(path="/me", headers={"Authorization": f"Bearer {tokens.expired()}"}).status
+        == 401
     )
-    assert server.request("/me").status == 401  # no token: require_auth refuses
-    answer = server.request("/metrics/")
+    assert server.request(path="/me").status == 401  # no token: require_auth refuses
+    answer = server.request(path="/metrics/")
     assert answer.status == 200
     text = answer.body.decode()
     found = samples(text)

@@ -271,7 +271,7 @@ def test_a_frozen_redis_is_noticed_by_the_heartbeat_and_nothing_waits_longer(
 
 
 def test_no_redis_at_all_waits_only_the_timeout_then_applies_the_policy(tokens):
-    from tests.redis_server import free_port
+    from tests.servers import free_port
 
     user = user_of(tokens)
     store = RedisRevocations(f"redis://127.0.0.1:{free_port()}/0", timeout=TIMEOUT)

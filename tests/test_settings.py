@@ -166,6 +166,9 @@ def test_two_key_sources_are_named():
         (hs256(JWTGATE_SOURCES="bearer,bearer"), "JWTGATE_SOURCES: a source is listed twice"),
         (hs256(JWTGATE_CACHE_SIZE="-1"), "JWTGATE_CACHE_SIZE: must be a whole number"),
         (hs256(JWTGATE_CACHE_SIZE="1.5"), "JWTGATE_CACHE_SIZE: a whole number"),
+        (hs256(JWTGATE_CACHE_SIZE="inf"), "JWTGATE_CACHE_SIZE: must be a finite number"),
+        (hs256(JWTGATE_CACHE_SIZE="nan"), "JWTGATE_CACHE_SIZE: must be a finite number"),
+        (hs256(JWTGATE_CACHE_TTL=float("inf")), "JWTGATE_CACHE_TTL: must be a finite number"),
         (hs256(JWTGATE_CACHE_TTL="-1"), "JWTGATE_CACHE_TTL: must be a number of seconds"),
         (
             hs256(JWTGATE_CSRF_TRUSTED_ORIGINS="app.example.com"),
@@ -255,6 +258,8 @@ def test_typed_readers(method, value, expected):
         ("flag", "perhaps", "must be true or false"),
         ("number", "soon", "must be a number"),
         ("number", True, "must be a number"),
+        ("number", "-inf", "must be a finite number"),
+        ("number", float("nan"), "must be a finite number"),
         ("strings", 5, "a list of strings"),
         ("strings", ",", "give at least one value"),
         ("text", 5, "must be a string"),

@@ -29,3 +29,8 @@ def raw_token(factory: TokenFactory, header: Any, payload: Any, *, alg: str | No
 
 def header_for(factory: TokenFactory, **extra: Any) -> dict[str, Any]:
     return {"alg": factory.algorithm, "typ": "JWT", "kid": factory.kid, **extra}
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The ``Authorization`` header that carries ``token``."""
+    return {"Authorization": f"Bearer {token}"}

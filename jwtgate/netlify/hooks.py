@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ..errors import ConfigurationError, InvalidToken
 from ..jws import parse_jws
 from ..logs import logger
-from ..user import FrozenDict
+from ..user import FrozenDict, freeze
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -101,14 +101,6 @@ class HookResponse:
     status: int
     body: bytes = b""
     headers: tuple[tuple[str, str], ...] = ()
-
-
-def _frozen(value: Any) -> Any:
-    if isinstance(value, dict):
-        return FrozenDict({key: _frozen(item) for key, item in value.items()})
-    if isinstance(value, list):
-        return tuple(_frozen(item) for item in value)
-    return value
 
 
 def _thawed(value: Any) -> Any:
@@ -333,7 +325,7 @@ class WebhookVerifier:
         instance = payload.get("instance_id", subject)
         if instance != subject:
             raise WebhookError(400, "invalid_event", "The body is for another instance")
-        return IdentityEvent(event, subject, _frozen(user), body)
+        return IdentityEvent(event, subject, freeze(user), body)
 
 
 Handler = Callable[[IdentityEvent], "HookResponse | Awaitable[HookResponse | None] | None"]
@@ -386,15 +378,7 @@ class IdentityHooks:
 
     def handle(self, signature: str | None, body: bytes) -> HookResponse:
         """Verify a call and answer it; the framework-free core of every adapter."""
-        try:
-            event = self.verifier.verify(signature, body)
-        except WebhookError as error:
-            logger.warning("jwtgate: identity hook refused a call: %s", error.error)
-            return error.response()
-        handler = self._handlers.get(event.event)
-        if handler is None:
-            return HookResponse(204)
-        result = handler(event)
+        result = self._dispatch(signature, body)
         if inspect.isawaitable(result):
             close = getattr(result, "close", None)
             if close is not None:
@@ -404,18 +388,25 @@ class IdentityHooks:
 
     async def handle_async(self, signature: str | None, body: bytes) -> HookResponse:
         """``handle`` for ASGI: a handler may be a coroutine function."""
+        result = self._dispatch(signature, body)
+        if inspect.isawaitable(result):
+            result = await result
+        return _checked(result)
+
+    def _dispatch(
+        self, signature: str | None, body: bytes
+    ) -> HookResponse | Awaitable[HookResponse | None] | None:
+        """Verify a call and run its event's handler: what it returned, or the refusal.
+
+        ``None`` (a 204) when no handler is registered for the event.
+        """
         try:
             event = self.verifier.verify(signature, body)
         except WebhookError as error:
             logger.warning("jwtgate: identity hook refused a call: %s", error.error)
             return error.response()
         handler = self._handlers.get(event.event)
-        if handler is None:
-            return HookResponse(204)
-        result = handler(event)
-        if inspect.isawaitable(result):
-            result = await result
-        return _checked(result)
+        return None if handler is None else handler(event)
 
     def flask_view(self) -> Callable[[], ResponseReturnValue]:
         """A Flask view of the hooks, for ``app.add_url_rule(path, view_func=...)``.

@@ -222,14 +222,22 @@ def _conditions(fields: list[str]) -> tuple[str, ...]:
         if name in seen:
             raise _Refused(f"{name}= given twice")
         seen[name] = value
+    roles = _role_condition(seen, "=")
+    return () if roles is None else _role_list(roles.split(","))
+
+
+def _role_condition(conditions: Mapping[str, Any], written: str) -> Any:
+    """The ``Role`` condition's value, ``None`` without one; Country and Language refused.
+
+    ``written`` follows a condition's name in messages: ``"="`` in ``_redirects``.
+    """
     for name in ("Country", "Language"):
-        if name in seen:
+        if name in conditions:
             raise _Refused(
-                f"{name}= condition: serving by {name.lower()} is not gating", unsupported=True
+                f"{name}{written} condition: serving by {name.lower()} is not gating",
+                unsupported=True,
             )
-    if "Role" not in seen:
-        return ()
-    return _role_list(seen["Role"].split(","))
+    return conditions.get("Role")
 
 
 def _role_list(names: list[str]) -> tuple[str, ...]:
@@ -321,14 +329,9 @@ def _table_conditions(conditions: Mapping[str, Any]) -> tuple[str, ...]:
         if name in found:
             raise _Refused(f"{name} given twice")
         found[name] = value
-    for name in ("Country", "Language"):
-        if name in found:
-            raise _Refused(
-                f"{name} condition: serving by {name.lower()} is not gating", unsupported=True
-            )
-    if "Role" not in found:
+    value = _role_condition(found, "")
+    if value is None:
         return ()
-    value = found["Role"]
     if isinstance(value, str):
         return _role_list(value.split(","))
     if isinstance(value, list) and all(isinstance(item, str) for item in value):

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from ..errors import ConfigurationError
 from ..issuer import ClaimsHook
 from ..logs import logger
-from ..user import FrozenDict
+from ..user import FrozenDict, freeze
 
 __all__ = ["UNCHECKED", "Unchecked", "decode_json_claims"]
 
@@ -118,15 +118,6 @@ def decode_json_claims(*names: str) -> ClaimsHook:
         return FrozenDict({**claims, **decoded})
 
     return hook
-
-
-def freeze(value: Any) -> Any:
-    """A JSON value made read-only: objects as ``FrozenDict``, arrays as tuples."""
-    if isinstance(value, dict):
-        return FrozenDict({k: freeze(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return tuple(freeze(v) for v in value)
-    return value
 
 
 def key_location(default_jwks_url: str, jwks_url: str | None, remote: Any) -> dict[str, Any]:

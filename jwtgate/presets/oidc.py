@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from ..algorithms import SUPPORTED, family_of
 from ..claim_rules import ClaimRule
+from ..errors import ConfigurationError
 from ..issuer import Issuer
 from ..sources import Source
 from ..user import RolesClaim
@@ -48,6 +50,12 @@ def oidc(
     """
     required_text("issuer", issuer, "the provider's issuer URL, exactly as tokens carry it")
     audiences = checked_values("audience", audience, "the API's audience, as tokens carry it")
+    shared = [a for a in algorithms if a in SUPPORTED and family_of(a) == "HMAC"]
+    if shared:
+        raise ConfigurationError(
+            f"algorithms: {shared[0]} needs a shared secret; an OpenID provider's keys "
+            "are public (RS256, ES256 …)"
+        )
     return Issuer(
         issuer,
         algorithms=algorithms,

@@ -11,7 +11,6 @@ a screenshot of every page still open.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_asgi_server import Server as Uvicorn
-from tests.integration.test_flask_server import gunicorn
+from tests.servers import flask_example, starlette_example
+from tests.tools import unavailable
 
 from . import access_log
 from .kit import AccessLog, Browser, Site
@@ -39,16 +38,12 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ROOT = Path(__file__).resolve().parents[2]
 _FAILED = pytest.StashKey[bool]()
 OBSERVED: list[tuple[str, str]] = []
 
 
 def _unavailable(reason: str) -> None:
-    """Fail in CI, where the browser must run; skip, saying why, anywhere else."""
-    if os.environ.get("CI"):
-        pytest.fail(f"the browser tests cannot run: {reason}", pytrace=False)
-    pytest.skip(f"browser tests: {reason}")
+    unavailable(f"the browser tests cannot run: {reason}")
 
 
 @pytest.fixture(scope="package")
@@ -149,11 +144,8 @@ def _flask_example(tmp_path_factory: pytest.TempPathFactory, **env: str) -> Iter
         f"--access-logfile {log} --access-logformat '{access_log.FORMAT}' "
         f"--logger-class {access_log.__name__}.TokenCookieLogger"
     )
-    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    with gunicorn(
-        EXAMPLE_DEVELOPMENT="1", GUNICORN_CMD_ARGS=args, PYTHONPATH=path, **env
-    ) as server:
-        yield App(f"http://127.0.0.1:{server.port}", AccessLog(log))
+    with flask_example(EXAMPLE_DEVELOPMENT="1", GUNICORN_CMD_ARGS=args, **env) as server:
+        yield App(server.url, AccessLog(log))
 
 
 @pytest.fixture(scope="package")
@@ -173,8 +165,5 @@ def flask_rules_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
 @pytest.fixture(scope="package")
 def starlette_app() -> Iterator[App]:
     """examples/starlette_app under uvicorn."""
-    server = Uvicorn("examples.starlette_app.app:app")
-    try:
+    with starlette_example("examples.starlette_app.app:app") as server:
         yield App(server.url)
-    finally:
-        server.stop()

@@ -169,20 +169,26 @@ def auto_submitting_form(action, text):
 )
 def test_a_cross_site_auto_submitting_form(browser, flask_app, site, observe, shape, cookie_sent):
     victim(browser, flask_app, site, shape)
+    mark, logged, answer = forged_form_post(browser, flask_app, site, CROSS_SITE)
+    assert logged.fetch_site == "cross-site"
+    assert logged.origin == f"http://{CROSS_SITE}:{site.port}"
+    assert logged.token_cookie is cookie_sent
+    who = refusal(logged, answer)
+    assert forged(mark) not in comments(flask_app)
+    observe(f"cross-site form POST, {shape} cookie: {who}")
+
+
+def forged_form_post(browser, flask_app, site, host):
+    """A page of ``host`` that submits a forged comment as it loads: the probe's mark, the
+    access log's line for the POST, and the app's response."""
     mark = probe()
     page = browser.new_page()
     attack = site.page(auto_submitting_form(f"{flask_app.url}/comments?probe={mark}", forged(mark)))
     with page.expect_response(f"**/comments?probe={mark}") as posted:
-        page.goto(site.url(attack, host=CROSS_SITE))
+        page.goto(site.url(attack, host=host))
     page.wait_for_load_state()
     browser.step(page, "after the forged form")
-    logged = flask_app.log.wait(mark, "POST")
-    assert logged.fetch_site == "cross-site"
-    assert logged.origin == f"http://{CROSS_SITE}:{site.port}"
-    assert logged.token_cookie is cookie_sent
-    who = refusal(logged, posted.value)
-    assert forged(mark) not in comments(flask_app)
-    observe(f"cross-site form POST, {shape} cookie: {who}")
+    return mark, flask_app.log.wait(mark, "POST"), posted.value
 
 
 def hostile_fetch(browser, site, host, url, content_type, text):
@@ -289,18 +295,11 @@ def test_a_same_site_auto_submitting_form_brings_the_cookie_and_jwtgate_refuses_
     browser, flask_app, site, observe
 ):
     victim(browser, flask_app, site, "lax")
-    mark = probe()
-    page = browser.new_page()
-    attack = site.page(auto_submitting_form(f"{flask_app.url}/comments?probe={mark}", forged(mark)))
-    with page.expect_response(f"**/comments?probe={mark}") as posted:
-        page.goto(site.url(attack, host=SAME_SITE))
-    page.wait_for_load_state()
-    browser.step(page, "after the forged form")
-    logged = flask_app.log.wait(mark, "POST")
+    mark, logged, answer = forged_form_post(browser, flask_app, site, SAME_SITE)
     assert logged.fetch_site == "same-site"
     assert logged.origin == f"http://{SAME_SITE}:{site.port}"
     assert logged.token_cookie is True  # SameSite=Lax does not stop a same-site POST
-    who = refusal(logged, posted.value)
+    who = refusal(logged, answer)
     assert forged(mark) not in comments(flask_app)
     observe(f"same-site form POST from another origin, lax cookie: {who}")
 

@@ -33,8 +33,7 @@ from typing import Any
 import pytest
 
 from jwtgate.testing import DEVELOPMENT_SECRET, TokenFactory
-from tests.integration.test_netlify_engine import _tools
-from tests.netlify_corpus import CorpusFile, install_engine, run_engine
+from tests.netlify_corpus import CorpusFile, run_engine
 
 from .kit import FETCH, WAIT, Logged, probe
 from .test_login import log_in
@@ -126,8 +125,6 @@ def requests(visitor: Visitor) -> list[tuple[str, str, int, str]]:
 
 
 def test_netlifys_engine_decides_what_the_table_says():
-    node, npm = _tools()
-    install_engine(npm)
     query = "probe=netlify"
     asked = [(visitor, path) for visitor in EXPECTED for _, path, _, _ in requests(visitor)]
     rules = CorpusFile(
@@ -137,7 +134,7 @@ def test_netlifys_engine_decides_what_the_table_says():
             {"path": path, "query": query, "token": visitor.engine_token} for visitor, path in asked
         ],
     )
-    (result,) = run_engine([rules], node)["files"]
+    (result,) = run_engine([rules])["files"]
     assert result["errors"] == []
     decided, expected = {}, {}
     for (visitor, path), outcome in zip(asked, result["cases"], strict=True):

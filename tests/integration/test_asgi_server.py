@@ -7,16 +7,7 @@ fails. Websockets are driven by a real client (the ``websockets`` package).
 
 from __future__ import annotations
 
-import os
-import queue
-import re
-import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -24,79 +15,9 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from jwtgate.testing import DEVELOPMENT_SECRET, TokenFactory
+from tests.servers import Server, starlette_example
 
-ROOT = Path(__file__).resolve().parents[2]
-STARTUP_TIMEOUT = 20.0
 IO_TIMEOUT = 5.0
-_LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
-_PROVIDER_VARIABLES = ("JWTGATE_NETLIFY_JWT_SECRET", "PRIVY_APP_ID", "PRIVY_VERIFICATION_KEY")
-
-
-class Server:
-    """A uvicorn process serving ``app`` on 127.0.0.1; ``url`` once it listens."""
-
-    def __init__(self, app: str) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in _PROVIDER_VARIABLES}
-        env["EXAMPLE_DEVELOPMENT"] = "1"  # the examples trust the development key only when asked
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                app,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--no-access-log",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.log: list[str] = []
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        self.port = self._wait_for_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self._lines.put(line)
-        self._lines.put(None)
-
-    def _wait_for_port(self) -> int:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self._lines.get(timeout=left)
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            self.log.append(line)
-            found = _LISTENING.search(line)
-            if found:
-                return int(found.group(1))
-        self.stop()
-        raise RuntimeError("uvicorn did not start:\n" + "".join(self.log))
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=IO_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=IO_TIMEOUT)
-        self._reader.join(timeout=IO_TIMEOUT)
-        if self.process.stderr is not None:
-            self.process.stderr.close()
 
 
 @pytest.fixture(
@@ -105,11 +26,8 @@ class Server:
     ids=["starlette", "fastapi"],
 )
 def server(request: pytest.FixtureRequest) -> Iterator[Server]:
-    running = Server(request.param)
-    try:
+    with starlette_example(request.param) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")

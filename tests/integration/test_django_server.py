@@ -9,168 +9,24 @@ and authentication middleware are installed beside jwtgate's.
 
 from __future__ import annotations
 
-import http.client
 import json
-import os
-import queue
-import re
 import secrets
-import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from jwtgate.testing import TokenFactory
+from tests.servers import Answer, Server, exit_of, gunicorn_command, running, uvicorn_command
+from tests.tokens import bearer
 
-ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 30.0
-REQUEST_TIMEOUT = 10.0
 SECRET = secrets.token_urlsafe(40)
-_LISTENING = re.compile(r"(?:Listening at: |Uvicorn running on )http://127\.0\.0\.1:(\d+)")
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes
-
-    @property
-    def json(self):
-        return json.loads(self.body)
-
-
-@dataclass
-class Server:
-    name: str
-    port: int
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def request(self, method="GET", path="/", headers=None, body=None) -> Answer:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT)
-        try:
-            connection.request(method, path, body=body, headers=headers or {})
-            response = connection.getresponse()
-            return Answer(response.status, response.headers, response.read())
-        finally:
-            connection.close()
-
-
 COMMANDS = {
-    "gunicorn": [
-        "gunicorn",
-        "--bind",
-        "127.0.0.1:0",
-        "--workers",
-        "1",
-        "--threads",
-        "8",
-        "--no-control-socket",
-        "--graceful-timeout",
-        "2",
-        "tests.django_project.wsgi:application",
-    ],
-    "uvicorn": [
-        "uvicorn",
-        "tests.django_project.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--no-access-log",
-        "--lifespan",
-        "off",
-    ],
+    "gunicorn": gunicorn_command("tests.django_project.wsgi:application", threads=8),
+    "uvicorn": uvicorn_command(
+        "tests.django_project.asgi:application", options=["--lifespan", "off"]
+    ),
 }
-
-
-def environment(**overrides: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("JWTGATE_", "GUNICORN_", "DJANGO_"))
-    }
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["SITE_JWT_SECRET"] = SECRET
-    env.update(overrides)
-    return env
-
-
-def launch(kind: str, **env: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", *COMMANDS[kind]],
-        cwd=ROOT,
-        env=environment(**env),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group: master and workers stop together
-    )
-
-
-def stop(process: subprocess.Popen[str]) -> None:
-    """SIGTERM the server's process group, SIGKILL if it lingers."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-
-def serve(kind: str, **env: str) -> Iterator[Server]:
-    process = launch(kind, **env)
-    lines: queue.Queue[str] = queue.Queue()
-    log: list[str] = []
-
-    def read() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            lines.put(line)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        port = None
-        deadline = time.monotonic() + START_TIMEOUT
-        while port is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or process.poll() is not None:
-                raise RuntimeError(f"{kind} did not start:\n" + "".join(log))
-            try:
-                line = lines.get(timeout=min(remaining, 0.5))
-            except queue.Empty:
-                continue
-            log.append(line)
-            if found := _LISTENING.search(line):
-                port = int(found.group(1))
-        server = Server(kind, port)
-        while True:  # gunicorn's worker boots after the master listens
-            try:
-                if server.request(path="/").status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"{kind}'s worker did not answer:\n" + "".join(log))
-            time.sleep(0.05)
-        yield server
-    finally:
-        stop(process)
-        reader.join(timeout=10)
-        assert process.stderr is not None
-        process.stderr.close()
 
 
 @pytest.fixture(
@@ -179,17 +35,16 @@ def serve(kind: str, **env: str) -> Iterator[Server]:
 )
 def server(request) -> Iterator[Server]:
     kind = request.param.split("-")[0]
-    env = {"GATE_BEFORE_CSRF": "1"} if request.param.endswith("gate-first") else {}
-    yield from serve(kind, **env)
+    env = {"SITE_JWT_SECRET": SECRET}
+    if request.param.endswith("gate-first"):
+        env["GATE_BEFORE_CSRF"] = "1"
+    with running(COMMANDS[kind], env, ready="/") as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
 def tokens() -> TokenFactory:
     return TokenFactory.netlify(secret=SECRET)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def post_json(server: Server, path: str, headers: dict[str, str]) -> Answer:
@@ -307,7 +162,7 @@ def test_a_cross_site_cookie_post_never_reaches_the_view(server, tokens):
         assert ours.status == 403
         assert ours.json["error"] == "csrf_rejected"
     assert comments(server) == before
-    same_origin = post_json(server, "/exempt-comments", {**cookie, "Origin": server.origin})
+    same_origin = post_json(server, "/exempt-comments", {**cookie, "Origin": server.url})
     assert same_origin.status == 201
 
 
@@ -333,11 +188,7 @@ def test_concurrent_requests_each_see_their_own_user(server, tokens):
 
 @pytest.mark.parametrize("kind", ["gunicorn", "uvicorn"])
 def test_an_empty_secret_stops_the_server_at_start_naming_the_setting(kind):
-    process = launch(kind, SITE_JWT_SECRET="")
-    try:
-        _, log = process.communicate(timeout=START_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        stop(process)
-        raise AssertionError(f"{kind} served with an empty secret") from None
-    assert process.returncode != 0
+    code, log = exit_of(COMMANDS[kind], {"SITE_JWT_SECRET": ""})
+    assert code is not None, f"{kind} served with an empty secret"
+    assert code != 0
     assert "JWTGATE_NETLIFY_JWT_SECRET: set but empty" in log

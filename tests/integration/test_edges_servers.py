@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from contextlib import AbstractContextManager
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -20,10 +21,15 @@ from websockets.sync.client import connect
 
 from jwtgate.testing import TokenFactory
 
-from .edge_servers import gunicorn, uvicorn_until_exit
+from ..servers import Server, exit_of, gunicorn_command, running, uvicorn_command
 
 SECRET = secrets.token_urlsafe(48)
 EVIL = "https://evil.example"
+ENV = {"EDGES_SECRET": SECRET}
+
+
+def gunicorn(app: str, ready_status: int = 200) -> AbstractContextManager[Server]:
+    return running(gunicorn_command(app, threads=8), ENV, ready="/", ready_status=ready_status)
 
 
 @pytest.fixture(scope="module")
@@ -36,31 +42,32 @@ def tokens() -> TokenFactory:
 
 @pytest.fixture(scope="module")
 def plain() -> object:
-    with gunicorn("tests.integration.edge_apps:plain_wsgi()", EDGES_SECRET=SECRET) as server:
+    with gunicorn("tests.integration.edge_apps:plain_wsgi()") as server:
         yield server
 
 
 @pytest.mark.parametrize("path", ["/admin/users", "/admin/delete"])
 @pytest.mark.parametrize("asked", ["GET", "DELETE", "POST"])
 def test_a_forged_preflight_runs_no_view_behind_gunicorn(plain, path, asked):
-    status, headers, body = plain.request(
+    answer = plain.request(
         "OPTIONS", path, {"Access-Control-Request-Method": asked, "Origin": EVIL}
     )
-    assert status == 401
-    assert headers["WWW-Authenticate"] == "Bearer"
-    assert json.loads(body) == {
+    assert answer.status == 401
+    assert answer.headers["WWW-Authenticate"] == "Bearer"
+    assert answer.json == {
         "error": "missing_token",
         "error_description": "Authentication is required",
     }
-    assert json.loads(plain.request(path="/ran")[2]) == []
+    assert plain.request(path="/ran").json == []
 
 
 def test_the_same_views_serve_an_admin_behind_gunicorn(plain, tokens):
     auth = {"Authorization": f"Bearer {tokens.token(sub='root', roles=['admin'])}"}
-    status, _, body = plain.request("DELETE", "/admin/delete", auth)
-    assert (status, json.loads(body)) == (200, "deleted")
-    assert plain.request("GET", "/admin/users", {"Cookie": f"nf_jwt={tokens.token()}"})[0] == 403
-    assert json.loads(plain.request(path="/ran")[2]) == ["DELETE /admin/delete"]
+    answer = plain.request("DELETE", "/admin/delete", auth)
+    assert (answer.status, answer.json) == (200, "deleted")
+    cookie = {"Cookie": f"nf_jwt={tokens.token()}"}
+    assert plain.request("GET", "/admin/users", cookie).status == 403
+    assert plain.request(path="/ran").json == ["DELETE /admin/delete"]
 
 
 # --- cross-site websockets under gunicorn ------------------------------------------------------
@@ -68,7 +75,7 @@ def test_the_same_views_serve_an_admin_behind_gunicorn(plain, tokens):
 
 @pytest.fixture(scope="module")
 def flask_ws() -> object:
-    with gunicorn("tests.integration.edge_apps:flask_websockets()", EDGES_SECRET=SECRET) as server:
+    with gunicorn("tests.integration.edge_apps:flask_websockets()") as server:
         yield server
 
 
@@ -120,6 +127,7 @@ def test_flask_sock_never_hands_the_victims_identity_to_a_cross_site_socket(flas
 def test_a_flask_sock_handler_with_the_decorator_closes_a_cross_site_socket_with_1008(
     flask_ws, tokens
 ):
+    written = len(flask_ws.lines)  # what the server logs from here on, this test made it log
     cookie = f"nf_jwt={tokens.token(sub='victim')}"
     with (
         ws(flask_ws, "/ws/sock-guarded", Cookie=cookie, Origin=EVIL) as socket,
@@ -132,15 +140,16 @@ def test_a_flask_sock_handler_with_the_decorator_closes_a_cross_site_socket_with
     origin = f"http://127.0.0.1:{flask_ws.port}"
     with ws(flask_ws, "/ws/sock-guarded", Cookie=cookie, Origin=origin) as socket:
         assert json.loads(socket.recv(timeout=10))["sub"] == "victim"
-    assert not any("Traceback" in line for line in flask_ws.log), "".join(flask_ws.log)
+    log = "".join(flask_ws.lines[written:])
+    assert "Traceback" not in log, log
 
 
 # --- the decorator-order trap under uvicorn ----------------------------------------------------
 
 
 def test_an_app_with_the_decorator_order_trap_does_not_start_under_uvicorn():
-    code, log = uvicorn_until_exit(
-        "tests.integration.edge_apps:trapped_fastapi", EDGES_SECRET=SECRET
+    code, log = exit_of(
+        uvicorn_command("tests.integration.edge_apps:trapped_fastapi", factory=True), ENV
     )
     assert code is not None, "uvicorn started an app whose /admin is open:\n" + log
     assert code != 0
@@ -151,12 +160,12 @@ def test_an_app_with_the_decorator_order_trap_does_not_start_under_uvicorn():
 
 def test_a_flask_app_with_the_trap_answers_500_and_logs_why_under_gunicorn(tokens):
     app = "tests.integration.edge_apps:trapped_flask()"
-    with gunicorn(app, ready_status=500, EDGES_SECRET=SECRET) as server:
+    with gunicorn(app, ready_status=500) as server:
         for path in ("/admin", "/", "/admin"):
-            status, _, body = server.request(path=path)
-            assert status == 500
-            assert b"the admin data" not in body
-            assert b"public" not in body
-    log = "".join(server.log)
+            answer = server.request(path=path)
+            assert answer.status == 500
+            assert b"the admin data" not in answer.body
+            assert b"public" not in answer.body
+    log = server.log
     assert "GET /admin -> tests.integration.edge_apps.trapped_flask.<locals>.admin" in log
     assert "below the route" in log

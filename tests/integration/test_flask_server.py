@@ -2,171 +2,28 @@
 
 Each server is a subprocess in its own session, started on port 0 (the port
 is read from gunicorn's log), waited for with bounded timeouts and stopped by
-its PID's process group, also when a test fails.
+its PID's process group, also when a test fails (``tests/servers.py``).
 """
 
 from __future__ import annotations
 
-import http.client
 import json
-import os
-import queue
-import re
 import secrets
-import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
 from jwtgate import presets
 from jwtgate.testing import DEVELOPMENT_SECRET, TokenFactory
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "flask_app"
-START_TIMEOUT = 20.0
-REQUEST_TIMEOUT = 10.0
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes
-
-    @property
-    def json(self):
-        return json.loads(self.body)
-
-    @property
-    def text(self) -> str:
-        return self.body.decode()
-
-
-@dataclass
-class Server:
-    port: int
-    pid: int
-
-    def request(self, method="GET", path="/", headers=None, body=None) -> Answer:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT)
-        try:
-            connection.request(method, path, body=body, headers=headers or {})
-            response = connection.getresponse()
-            return Answer(response.status, response.headers, response.read())
-        finally:
-            connection.close()
-
-
-def clean_environment(**overrides: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("JWTGATE_", "PRIVY_", "GUNICORN_")) and key != "EXAMPLE_DEVELOPMENT"
-    }
-    env.update(overrides)
-    return env
-
-
-def gunicorn_command() -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        "127.0.0.1:0",
-        "--workers",
-        "1",
-        "--threads",
-        "8",
-        "--no-control-socket",
-        "--graceful-timeout",
-        "2",
-        "--chdir",
-        str(EXAMPLE),
-        "app:create_app()",
-    ]
-
-
-@contextmanager
-def gunicorn(**env: str) -> Iterator[Server]:
-    process = subprocess.Popen(
-        gunicorn_command(),
-        env=clean_environment(**env),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group: master and worker stop together
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    log: list[str] = []
-
-    def read() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            lines.put(line)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        port = None
-        deadline = time.monotonic() + START_TIMEOUT
-        while port is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or process.poll() is not None:
-                raise RuntimeError("gunicorn did not start:\n" + "".join(log))
-            try:
-                line = lines.get(timeout=min(remaining, 0.5))
-            except queue.Empty:
-                continue
-            log.append(line)
-            found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", line)
-            if found:
-                port = int(found.group(1))
-        server = Server(port=port, pid=process.pid)
-        while True:  # the worker boots after the master listens
-            try:
-                if server.request(path="/").status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("gunicorn's worker did not answer:\n" + "".join(log))
-            time.sleep(0.05)
-        yield server
-    finally:
-        stop(process)
-        reader.join(timeout=10)  # the pipe ends with the process
-        assert process.stderr is not None
-        process.stderr.close()
-
-
-def stop(process: subprocess.Popen[str]) -> None:
-    """SIGTERM the server's process group (master and worker), SIGKILL if it lingers."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-    assert process.returncode is not None
+from tests.servers import FLASK_EXAMPLE, Server, exit_of, flask_example
+from tests.tokens import bearer
 
 
 def development_tokens() -> TokenFactory:
     """Netlify-shaped tokens signed with the development key the example trusts by default."""
     return TokenFactory.netlify(secret=DEVELOPMENT_SECRET)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -175,7 +32,7 @@ BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;
 @pytest.fixture(scope="module")
 def dev_server() -> Iterator[Server]:
     # The example trusts the public development key only when asked to, explicitly.
-    with gunicorn(EXAMPLE_DEVELOPMENT="1") as server:
+    with flask_example(EXAMPLE_DEVELOPMENT="1") as server:
         yield server
 
 
@@ -378,20 +235,9 @@ def test_concurrent_requests_each_see_their_own_user(dev_server, tokens):
     ],
 )
 def test_gunicorn_refuses_to_serve_the_example_unconfigured(env, message):
-    process = subprocess.Popen(
-        gunicorn_command(),
-        env=clean_environment(**env),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        _, log = process.communicate(timeout=START_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        stop(process)
-        raise AssertionError("gunicorn served the unconfigured example") from None
-    assert process.returncode != 0
+    code, log = exit_of(FLASK_EXAMPLE, env)
+    assert code is not None, "gunicorn served the unconfigured example"
+    assert code != 0
     assert message in log
     assert "development key" in log or env
 
@@ -399,7 +245,7 @@ def test_gunicorn_refuses_to_serve_the_example_unconfigured(env, message):
 def test_a_real_netlify_secret_replaces_the_development_key(tokens):
     secret = secrets.token_urlsafe(48)
     site_tokens = TokenFactory.netlify(secret=secret)
-    with gunicorn(
+    with flask_example(
         JWTGATE_NETLIFY_JWT_SECRET=secret,
         JWTGATE_SOURCES="cookie:nf_jwt,bearer,header:privy-id-token",
     ) as server:
@@ -430,7 +276,9 @@ def test_a_real_netlify_secret_replaces_the_development_key(tokens):
 )
 def test_privy_settings_trust_the_privy_app():  # pragma: no cover - runs once the preset lands
     privy = TokenFactory.privy(app_id="example-app")
-    with gunicorn(PRIVY_APP_ID="example-app", PRIVY_VERIFICATION_KEY=privy.public_pem()) as server:
+    with flask_example(
+        PRIVY_APP_ID="example-app", PRIVY_VERIFICATION_KEY=privy.public_pem()
+    ) as server:
         answer = server.request(
             path="/api/me", headers={"privy-id-token": privy.token(sub="did:privy:abc")}
         )

@@ -15,6 +15,7 @@ from jwtgate.remote import RemoteOptions
 from jwtgate.testing import TokenFactory
 from jwtgate.testing.jwks_server import JWKS_PATH
 from tests.test_factory_adapters import ADAPTERS, assert_refused
+from tests.tokens import bearer
 
 from ..conftest import FrozenClock
 
@@ -34,10 +35,6 @@ def get(request, tokens, server, clock):
     options = RemoteOptions(clock=clock, timeout=0.5)
     gate = Gate(issuers=[tokens.issuer_config(jwks_url=server.url, remote=options)])
     return ADAPTERS[request.param](gate)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_after_rotation_new_tokens_pass_and_old_ones_are_refused(get, tokens, server, clock):

@@ -27,7 +27,7 @@ from jwtgate.testing import TokenFactory
 
 from ..conftest import FrozenClock
 from ..drip import DripServer
-from .test_asgi_server import Server
+from ..servers import running, uvicorn_command
 
 DEADLINE = 1.0
 #: How late past the deadline a request may finish on a loaded machine.
@@ -127,12 +127,10 @@ def test_asyncio_tasks_stop_waiting_at_the_deadline(tokens: TokenFactory, drip: 
 
 
 def test_under_uvicorn_requests_get_503_by_the_deadline_then_200(
-    tokens: TokenFactory, drip: DripServer, monkeypatch: pytest.MonkeyPatch
+    tokens: TokenFactory, drip: DripServer
 ) -> None:
-    monkeypatch.setenv("DEADLINE_JWKS_URL", drip.url)
-    monkeypatch.setenv("DEADLINE_TIMEOUT", str(DEADLINE))
-    server = Server("tests.integration.deadline_app:app")
-    try:
+    env = {"DEADLINE_JWKS_URL": drip.url, "DEADLINE_TIMEOUT": str(DEADLINE)}
+    with running(uvicorn_command("tests.integration.deadline_app:app"), env) as server:
         token = tokens.token(sub="u1")
         with httpx.Client(
             base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=10
@@ -158,5 +156,3 @@ def test_under_uvicorn_requests_get_503_by_the_deadline_then_200(
             assert status == 200
             assert client.get("/").text == "u1"
             assert drip.connections == 2
-    finally:
-        server.stop()

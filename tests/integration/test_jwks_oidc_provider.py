@@ -10,10 +10,7 @@ discovery. The process is stopped by its PID when the module ends, pass or fail.
 from __future__ import annotations
 
 import json
-import os
 import selectors
-import shutil
-import signal
 import subprocess
 import threading
 import time
@@ -28,23 +25,14 @@ import pytest
 from jwtgate import Gate, InvalidClaims, InvalidSignature
 from jwtgate.presets import oidc
 from jwtgate.remote import RemoteKeys
+from tests.servers import stop
+from tests.tokens import bearer
+from tests.tools import node_with
 
 PROVIDER_DIR = Path(__file__).resolve().parents[1] / "oidc_provider"
 CLIENT = {"client_id": "jwtgate-tests", "client_secret": "not-a-secret-only-for-local-tests"}
 AUDIENCES = ["urn:jwtgate:es256", "urn:jwtgate:rs256"]
 START_TIMEOUT = 30.0
-
-
-def _install(npm: str) -> None:
-    if (PROVIDER_DIR / "node_modules" / "oidc-provider" / "package.json").is_file():
-        return
-    subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund"],
-        cwd=PROVIDER_DIR,
-        check=True,
-        timeout=300,
-        capture_output=True,
-    )
 
 
 def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
@@ -60,24 +48,9 @@ def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
     raise RuntimeError("the OpenID provider did not start")
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(5)
-    if process.stdout is not None:
-        process.stdout.close()
-
-
 @pytest.fixture(scope="module")
 def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("needs Node.js and npm: the OpenID provider is the npm package oidc-provider")
-    _install(npm)
+    node = node_with(PROVIDER_DIR, "the OpenID provider is the npm package oidc-provider")
     log = tmp_path_factory.mktemp("oidc-provider") / "stderr.log"
     with log.open("w") as stderr:
         process = subprocess.Popen(
@@ -86,6 +59,7 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
+            start_new_session=True,
         )
     try:
         try:
@@ -95,7 +69,9 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         assert started["issuer"].startswith("http://127.0.0.1:")
         yield started["issuer"]
     finally:
-        _stop(process)
+        stop(process)
+        assert process.stdout is not None
+        process.stdout.close()
 
 
 def access_token(issuer: str, resource: str = "urn:jwtgate:es256", scope: str = "read") -> str:
@@ -111,10 +87,6 @@ def access_token(issuer: str, resource: str = "urn:jwtgate:es256", scope: str = 
 def gate_for(issuer: str, **options: Any) -> Gate:
     preset = oidc(issuer, audience=AUDIENCES, token_type="at+jwt", roles_claim="scope", **options)
     return Gate(issuers=[preset])
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_access_tokens_verify_through_discovery(issuer: str) -> None:

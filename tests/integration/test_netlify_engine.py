@@ -18,9 +18,7 @@ refuses although Netlify reads them are checked at the end of this module.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,22 +36,12 @@ from tests.netlify_corpus import (
     SECRET,
     CorpusFile,
     corpus,
-    install_engine,
     run_engine,
 )
 
 GENERATED_FILES = 40
 #: The adapters run every third request of the corpus (the core runs them all).
 ADAPTER_STRIDE = 3
-
-
-def _tools() -> tuple[str, str]:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI needs Node.js and npm: Netlify's engine is the npm netlify-redirector")
-        pytest.skip("needs Node.js and npm: Netlify's engine is the npm netlify-redirector")
-    return node, npm
 
 
 @dataclass
@@ -65,10 +53,8 @@ class Run:
 
 @pytest.fixture(scope="module")
 def run() -> Run:
-    node, npm = _tools()
-    install_engine(npm)
     files = corpus(GENERATED_FILES)
-    result = run_engine(files, node)
+    result = run_engine(files)
     engine = {item["name"]: item for item in result["files"]}
     tables = {f.name: RuleTable(_load(f)) for f in files}
     return Run(files, engine, tables)
@@ -301,16 +287,24 @@ def _environ(case: dict[str, Any], cookie: str, navigation: bool) -> dict[str, A
     return environ
 
 
+def _replayed(
+    run: Run, corpus_file: CorpusFile, navigation: bool
+) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """The requests an adapter replays, with the engine's outcome: every third one; as a
+    browser's navigation, every one the engine refuses."""
+    outcomes = run.engine[corpus_file.name]["cases"]
+    pairs = list(zip(corpus_file.cases, outcomes, strict=True))
+    for case, outcome in pairs if navigation else pairs[::ADAPTER_STRIDE]:
+        if not navigation or (outcome["status"] or 0) >= 400:
+            yield case, outcome
+
+
 @pytest.mark.parametrize("navigation", [False, True], ids=["api-client", "browser"])
 def test_wsgi_answers_as_netlify_decides(run, gate, navigation):
     disagreements, checked = [], 0
     for corpus_file in run.files:
         app, seen = _wsgi_app(gate, run.tables[corpus_file.name])
-        outcomes = run.engine[corpus_file.name]["cases"]
-        pairs = list(zip(corpus_file.cases, outcomes, strict=True))
-        for case, outcome in pairs if navigation else pairs[::ADAPTER_STRIDE]:
-            if navigation and not (outcome["status"] or 0) >= 400:
-                continue
+        for case, outcome in _replayed(run, corpus_file, navigation):
             seen.clear()
             response: dict[str, Any] = {}
 
@@ -348,11 +342,7 @@ def test_asgi_answers_as_netlify_decides(run, gate, navigation):
                 await send({"type": "http.response.body", "body": b"app"})
 
             middleware = ASGIGate(app, gate, rules=run.tables[corpus_file.name])
-            outcomes = run.engine[corpus_file.name]["cases"]
-            pairs = list(zip(corpus_file.cases, outcomes, strict=True))
-            for case, outcome in pairs if navigation else pairs[::ADAPTER_STRIDE]:
-                if navigation and not (outcome["status"] or 0) >= 400:
-                    continue
+            for case, outcome in _replayed(run, corpus_file, navigation):
                 seen.clear()
                 sent: list[dict[str, Any]] = []
                 headers = [
@@ -445,11 +435,9 @@ INVALID = [
 @pytest.fixture(scope="module")
 def netlify_reads() -> dict[str, list[str]]:
     """Netlify parser's errors for each of the lines above, read one file per line."""
-    node, npm = _tools()
-    install_engine(npm)
     lines = [line for line, _ in UNSUPPORTED + UNSUPPORTED_GATES + INVALID]
     files = [CorpusFile(f"line-{n:02d}", line + "\n") for n, line in enumerate(lines)]
-    result = run_engine(files, node)
+    result = run_engine(files)
     return {line: item["errors"] for line, item in zip(lines, result["files"], strict=True)}
 
 

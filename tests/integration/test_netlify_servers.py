@@ -10,31 +10,14 @@ by jsonwebtoken in Node, as GoTrue signs them.
 
 from __future__ import annotations
 
-import http.client
-import json
-import os
-import queue
-import re
-import shutil
-import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from jwtgate.testing import TokenFactory
 from tests.netlify_hooks_calls import INSTANCE, SECRET, Call, make_calls
+from tests.servers import Server, gunicorn_command, running, uvicorn_command
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-START_TIMEOUT = 30.0
-REQUEST_TIMEOUT = 10.0
 RULES = """\
 /admin/*    /admin/:splat   200!  Role=admin
 /admin/*    /login          302
@@ -47,117 +30,22 @@ BROWSER = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
 API = {"Accept": "application/json"}
 
 COMMANDS = {
-    "gunicorn": [
-        "-m", "gunicorn", "--bind", "127.0.0.1:0", "--workers", "1", "--threads", "4",
-        "--no-control-socket", "--graceful-timeout", "2", "--chdir", str(HERE),
-        "netlify_apps:flask_app()",
-    ],
-    "uvicorn": [
-        "-m", "uvicorn", "--host", "127.0.0.1", "--port", "0", "--no-access-log",
-        "--app-dir", str(HERE), "--factory", "netlify_apps:starlette_app",
-    ],
-}  # fmt: skip
-LISTENING = re.compile(r"(?:Listening at: |Uvicorn running on )http://127\.0\.0\.1:(\d+)")
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes
-
-    @property
-    def json(self):
-        return json.loads(self.body)
-
-
-@dataclass
-class Server:
-    port: int
-
-    def request(self, method="GET", path="/", headers=None, body=None) -> Answer:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT)
-        try:
-            connection.request(method, path, body=body, headers=headers or {})
-            response = connection.getresponse()
-            return Answer(response.status, response.headers, response.read())
-        finally:
-            connection.close()
-
-
-@contextmanager
-def serve(kind: str, rules_file: Path) -> Iterator[Server]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JWTGATE_", "GUNICORN_"))}
-    env.update(
-        NETLIFY_TEST_SECRET=SECRET,
-        NETLIFY_TEST_INSTANCE=INSTANCE,
-        NETLIFY_TEST_RULES=str(rules_file),
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-    )
-    process = subprocess.Popen(
-        [sys.executable, *COMMANDS[kind]],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group: a master and its worker stop together
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    log: list[str] = []
-
-    def read() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            lines.put(line)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        port = None
-        while port is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or process.poll() is not None:
-                raise RuntimeError(f"{kind} did not start:\n" + "".join(log))
-            try:
-                line = lines.get(timeout=min(remaining, 0.5))
-            except queue.Empty:
-                continue
-            log.append(line)
-            found = LISTENING.search(line)
-            if found:
-                port = int(found.group(1))
-        server = Server(port)
-        while True:  # gunicorn's worker boots after its master listens
-            try:
-                if server.request(path="/ready").status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"{kind} did not answer:\n" + "".join(log))
-            time.sleep(0.05)
-        yield server
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        reader.join(timeout=10)
-        assert process.stderr is not None
-        process.stderr.close()
+    "gunicorn": gunicorn_command("tests.integration.netlify_apps:flask_app()"),
+    "uvicorn": uvicorn_command("tests.integration.netlify_apps:starlette_app", factory=True),
+}
 
 
 @pytest.fixture(scope="module", params=["gunicorn", "uvicorn"])
 def server(request, tmp_path_factory) -> Iterator[Server]:
     rules_file = tmp_path_factory.mktemp("rules") / "_redirects"
     rules_file.write_text(RULES, encoding="utf-8")
-    with serve(request.param, rules_file) as running:
-        yield running
+    env = {
+        "NETLIFY_TEST_SECRET": SECRET,
+        "NETLIFY_TEST_INSTANCE": INSTANCE,
+        "NETLIFY_TEST_RULES": str(rules_file),
+    }
+    with running(COMMANDS[request.param], env, ready="/ready") as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
@@ -226,15 +114,7 @@ def test_only_role_rules_matched_and_none_passed_is_404(server, tokens):
 
 @pytest.fixture(scope="module")
 def calls() -> dict[str, Call]:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI needs Node.js and npm: the calls are signed by the npm jsonwebtoken")
-        pytest.skip("needs Node.js and npm: the calls are signed by the npm jsonwebtoken")
-    from tests.netlify_corpus import install_engine
-
-    install_engine(npm)
-    return make_calls(node)
+    return make_calls()
 
 
 @pytest.mark.parametrize("path", ["/.netlify/functions/identity-signup", "/hooks/identity"])

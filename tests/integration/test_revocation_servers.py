@@ -18,13 +18,9 @@ from dataclasses import dataclass
 import pytest
 
 from jwtgate.testing import TokenFactory
-from tests.integration.processes import (
-    ServerProcess,
-    gunicorn_command,
-    running,
-    uvicorn_command,
-)
 from tests.redis_server import RedisServer, running_redis
+from tests.servers import Server, gunicorn_command, running, uvicorn_command
+from tests.tokens import bearer
 
 SECRET = "a-test-secret-of-at-least-32-bytes!!"
 WORKERS = 2
@@ -35,7 +31,7 @@ REQUEST_LIMIT = 3.0  # no request may take longer, whatever Redis does
 @dataclass
 class Cluster:
     redis: RedisServer
-    servers: list[ServerProcess]
+    servers: list[Server]
     tokens: TokenFactory
     policy: str
 
@@ -54,19 +50,17 @@ def cluster(request) -> Iterator[Cluster]:
             *gunicorn_command("tests.integration.observed_apps:flask_app()", workers=WORKERS),
             "--preload",
         ]
-        uvicorn = uvicorn_command("tests.integration.observed_apps:starlette_app", workers=WORKERS)
+        uvicorn = uvicorn_command(
+            "tests.integration.observed_apps:starlette_app", factory=True, workers=WORKERS
+        )
         with running(gunicorn, env) as one, running(uvicorn, env) as two:
             for server in (one, two):
-                server.wait_until_answering()
+                server.wait_until_answering("/health")
             tokens = TokenFactory("HS256", key=SECRET)
             yield Cluster(redis, [one, two], tokens, policy)
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def every_worker(server: ServerProcess, token: str, status: int) -> dict[str, float]:
+def every_worker(server: Server, token: str, status: int) -> dict[str, float]:
     """Ask until each worker has answered ``status`` for ``token``; the longest request took."""
     seen: set[str] = set()
     longest = 0.0
@@ -78,7 +72,7 @@ def every_worker(server: ServerProcess, token: str, status: int) -> dict[str, fl
                 f"not every worker of {server.url} answered {status} within {DEADLINE} s: "
                 f"{answers[-20:]}\n{server.log[-3000:]}"
             )
-        answer = server.request("/me", headers=bearer(token))
+        answer = server.request(path="/me", headers=bearer(token))
         longest = max(longest, answer.seconds)
         pid = answer.headers["x-worker-pid"]
         answers.append((pid, answer.status))
@@ -99,7 +93,7 @@ def test_a_revocation_through_one_worker_is_refused_by_every_worker(cluster):
         every_worker(server, revoked, 200)
         every_worker(server, other, 200)
     gunicorn, uvicorn = cluster.servers
-    logout = gunicorn.request("/logout", method="POST", headers=bearer(revoked))
+    logout = gunicorn.request("POST", "/logout", headers=bearer(revoked))
     assert logout.status == 200
     started = time.monotonic()
     for server in cluster.servers:
@@ -109,7 +103,7 @@ def test_a_revocation_through_one_worker_is_refused_by_every_worker(cluster):
     # The other way round: through a uvicorn worker, refused by the gunicorn ones.
     third = tokens.token(sub="u3")
     every_worker(gunicorn, third, 200)
-    assert uvicorn.request("/logout", method="POST", headers=bearer(third)).status == 200
+    assert uvicorn.request("POST", "/logout", headers=bearer(third)).status == 200
     for server in cluster.servers:
         every_worker(server, third, 401)
 
@@ -118,7 +112,7 @@ def test_redis_stopped_and_restarted_while_serving(cluster):
     tokens = cluster.tokens
     revoked, valid = tokens.token(sub="r1"), tokens.token(sub="r2")
     gunicorn, _ = cluster.servers
-    assert gunicorn.request("/logout", method="POST", headers=bearer(revoked)).status == 200
+    assert gunicorn.request("POST", "/logout", headers=bearer(revoked)).status == 200
     for server in cluster.servers:
         every_worker(server, revoked, 401)
         every_worker(server, valid, 200)
@@ -130,7 +124,7 @@ def test_redis_stopped_and_restarted_while_serving(cluster):
             else:
                 every_worker(server, valid, 200)
             every_worker(server, revoked, 401 if cluster.policy == "allow" else 503)
-            assert server.request("/health").status == 200  # no token, nothing to check
+            assert server.request(path="/health").status == 200  # no token, nothing to check
             server.wait_for_log(r"the revocations at redis://127\.0\.0\.1:\d+/0 are unreachable")
             if cluster.policy == "allow":
                 server.wait_for_log(r"accepting a token without an up-to-date revocation check")

@@ -15,8 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from jwtgate.testing import TokenFactory
-from tests.integration.processes import ServerProcess, gunicorn_command, running, uvicorn_command
-from tests.redis_server import free_port
+from tests.servers import Server, free_port, gunicorn_command, running, uvicorn_command
 
 SECRET = "a-test-secret-of-at-least-32-bytes!!"
 # How each server prefixes a line of its error log at a level.
@@ -30,7 +29,7 @@ def start(kind: str, env: dict[str, str]):
     command = (
         gunicorn_command("tests.integration.observed_apps:flask_app()")
         if kind == "gunicorn"
-        else uvicorn_command("tests.integration.observed_apps:starlette_app")
+        else uvicorn_command("tests.integration.observed_apps:starlette_app", factory=True)
     )
     return running(command, env)
 
@@ -45,29 +44,29 @@ def kind(request) -> str:
 
 
 @pytest.fixture(scope="module")
-def outage_server(kind) -> Iterator[ServerProcess]:
+def outage_server(kind) -> Iterator[Server]:
     env = {"TEST_JWKS_URL": f"http://127.0.0.1:{free_port()}/jwks", "TEST_DEBUG": "1"}
     with start(kind, env) as server:
-        server.wait_until_answering()
+        server.wait_until_answering("/health")
         yield server
 
 
 @pytest.fixture(scope="module")
-def redis_down_server(kind) -> Iterator[ServerProcess]:
+def redis_down_server(kind) -> Iterator[Server]:
     env = {
         "TEST_SECRET": SECRET,
         "TEST_REDIS_URL": f"redis://:pw-not-for-logs@127.0.0.1:{free_port()}/0",
         "TEST_DEBUG": "1",
     }
     with start(kind, env) as server:
-        server.wait_until_answering()
+        server.wait_until_answering("/health")
         yield server
 
 
 def test_a_jwks_outage_answers_503_and_says_so_in_the_servers_log(kind, outage_server):
     tokens = TokenFactory("ES256")
     token = tokens.token(sub="subject-not-for-logs")
-    answer = outage_server.request("/me", headers={"Authorization": f"Bearer {token}"})
+    answer = outage_server.request(path="/me", headers={"Authorization": f"Bearer {token}"})
     assert answer.status == 503
     assert answer.json["error"] == "temporarily_unavailable"
     assert "retry-after" in answer.headers
@@ -81,7 +80,7 @@ def test_a_jwks_outage_answers_503_and_says_so_in_the_servers_log(kind, outage_s
 def test_an_unreachable_redis_answers_503_and_says_so_in_the_servers_log(kind, redis_down_server):
     tokens = TokenFactory("HS256", key=SECRET)
     token = tokens.token(sub="subject-not-for-logs")
-    answer = redis_down_server.request("/me", headers={"Authorization": f"Bearer {token}"})
+    answer = redis_down_server.request(path="/me", headers={"Authorization": f"Bearer {token}"})
     assert answer.status == 503
     assert answer.headers["retry-after"] == "5"
     assert answer.seconds < 2
@@ -104,9 +103,7 @@ def test_at_debug_a_csrf_refusal_shows_the_origin_and_the_expected_one(kind, red
     token = tokens.token(sub="subject-not-for-logs", email="ada@example.com")
     server = redis_down_server
     origin = f"https://127.0.0.1:{server.port}"  # a TLS proxy in front, no ProxyFix
-    answer = server.request(
-        "/me", method="POST", headers={"Cookie": f"session={token}", "Origin": origin}
-    )
+    answer = server.request("POST", "/me", headers={"Cookie": f"session={token}", "Origin": origin})
     assert answer.status == 403
     assert answer.json["error"] == "csrf_rejected"
     server.wait_for_log(
@@ -132,12 +129,12 @@ def test_at_debug_a_csrf_refusal_shows_the_origin_and_the_expected_one(kind, red
 def test_at_debug_each_refusal_is_explained_without_the_token(kind, outage_server):
     tokens = TokenFactory("ES256")
     expired = tokens.expired(sub="subject-not-for-logs")
-    answer = outage_server.request("/me", headers={"Authorization": f"Bearer {expired}"})
+    answer = outage_server.request(path="/me", headers={"Authorization": f"Bearer {expired}"})
     assert answer.status in (401, 503)
     outage_server.wait_for_log(
         line(kind, "DEBUG", r"jwtgate: refused GET token sha256:[0-9a-f]{12} from bearer")
     )
-    answer = outage_server.request("/me", headers={"Authorization": "Bearer not-a-token"})
+    answer = outage_server.request(path="/me", headers={"Authorization": "Bearer not-a-token"})
     assert answer.status == 401
     outage_server.wait_for_log(line(kind, "DEBUG", r"jwtgate: refused GET .*InvalidToken"))
     assert expired not in outage_server.log

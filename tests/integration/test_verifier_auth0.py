@@ -12,7 +12,7 @@ import time
 from jwtgate import Gate
 from jwtgate.presets import auth0
 from jwtgate.testing import TokenFactory
-from tests.integration.verifier_kit import Case, run_table, serving
+from tests.integration.verifier_kit import Case, run_table, serving, variants
 from tests.tokens import raw_token
 
 DOMAIN = "example.us.auth0.com"
@@ -27,11 +27,7 @@ def test_auth0_verdicts_match_express_oauth2_jwt_bearer() -> None:
     claims = tokens.claims(sub="auth0|64d1f0c2", roles=["read:reports"])
     header = {"alg": "RS256", "typ": "JWT", "kid": tokens.kid}
 
-    def signed(**changes: object) -> str:
-        return tokens.sign({**claims, **changes})
-
-    def without(name: str) -> str:
-        return raw_token(tokens, header, {k: v for k, v in claims.items() if k != name})
+    signed, without = variants(tokens, claims, header)
 
     cases = [
         Case("valid", signed()),

@@ -15,7 +15,7 @@ import time
 from jwtgate import Gate
 from jwtgate.presets import clerk
 from jwtgate.testing import TokenFactory
-from tests.integration.verifier_kit import Case, run_table, serving
+from tests.integration.verifier_kit import Case, run_table, serving, variants
 from tests.tokens import raw_token
 
 FRONTEND_API = "clerk.example.test"
@@ -31,11 +31,7 @@ def test_clerk_verdicts_match_authenticate_request() -> None:
     claims = tokens.claims(sub="user_2abcDEFghiJKLmnoPQRstu", roles=["org:admin"], expires_in=60)
     header = {"alg": "RS256", "typ": "JWT", "kid": tokens.kid}
 
-    def signed(**changes: object) -> str:
-        return tokens.sign({**claims, **changes})
-
-    def without(name: str) -> str:
-        return raw_token(tokens, header, {k: v for k, v in claims.items() if k != name})
+    signed, without = variants(tokens, claims, header)
 
     v1 = {k: v for k, v in claims.items() if k not in ("v", "o", "sts", "fva")}
     v1.update(org_id="org_example", org_role="org:admin", org_slug="example")

@@ -15,7 +15,7 @@ import pytest
 from jwtgate import Gate
 from jwtgate.presets import cognito
 from jwtgate.testing import TokenFactory
-from tests.integration.verifier_kit import Case, run_table, serving
+from tests.integration.verifier_kit import Case, run_table, serving, variants
 from tests.tokens import raw_token
 
 REGION = "eu-west-1"
@@ -40,11 +40,7 @@ def _cases(token_use: str, now: int) -> tuple[TokenFactory, list[Case]]:
     header = {"kid": tokens.kid, "alg": "RS256"}
     client_claim = "aud" if token_use == "id" else "client_id"
 
-    def signed(**changes: object) -> str:
-        return tokens.sign({**claims, **changes})
-
-    def without(name: str) -> str:
-        return raw_token(tokens, header, {k: v for k, v in claims.items() if k != name})
+    signed, without = variants(tokens, claims, header)
 
     cases = [
         Case("valid", signed()),

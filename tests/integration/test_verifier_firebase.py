@@ -25,14 +25,15 @@ from jwtgate.testing import TokenFactory
 from tests.integration.verifier_kit import (
     Case,
     Verdict,
-    _unavailable,
     compare,
     documented,
     jwtgate_verdicts,
     serving,
     summary,
+    variants,
 )
 from tests.tokens import raw_token
+from tests.tools import unavailable
 
 PROJECT = "example-project-1a2b3"
 CERTS_PATH = "/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
@@ -48,7 +49,7 @@ def _sdk() -> tuple[Any, Any, Any]:
         from firebase_admin import _token_gen, auth
         from freezegun import freeze_time
     except ImportError:
-        _unavailable(
+        unavailable(
             "needs firebase-admin and freezegun (pip install -r tests/verifiers/requirements.txt)"
         )
     return firebase_admin, (_token_gen, auth), freeze_time
@@ -81,11 +82,7 @@ def _cases(tokens: TokenFactory, now: int) -> list[Case]:
     claims = tokens.claims(sub=uid, email="ada@example.com", email_verified=True)
     header = {"alg": "RS256", "kid": tokens.kid, "typ": "JWT"}
 
-    def signed(**changes: object) -> str:
-        return tokens.sign({**claims, **changes})
-
-    def without(name: str) -> str:
-        return raw_token(tokens, header, {k: v for k, v in claims.items() if k != name})
+    signed, without = variants(tokens, claims, header)
 
     return [
         Case("valid", signed()),

@@ -14,7 +14,7 @@ import pytest
 from jwtgate import Gate
 from jwtgate.presets import keycloak
 from jwtgate.testing import TokenFactory
-from tests.integration.verifier_kit import Case, run_table, serving
+from tests.integration.verifier_kit import Case, run_table, serving, variants
 from tests.tokens import raw_token
 
 REALM = "example"
@@ -28,11 +28,7 @@ def _cases(tokens: TokenFactory, es256: TokenFactory, now: int, realm_url: str) 
     header = {"alg": "RS256", "typ": "JWT", "kid": tokens.kid}
     client = tokens.audience
 
-    def signed(**changes: object) -> str:
-        return tokens.sign({**claims, **changes})
-
-    def without(name: str) -> str:
-        return raw_token(tokens, header, {k: v for k, v in claims.items() if k != name})
+    signed, without = variants(tokens, claims, header)
 
     return [
         Case("valid", signed()),

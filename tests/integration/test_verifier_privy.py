@@ -15,7 +15,7 @@ import pytest
 from jwtgate import Gate
 from jwtgate.presets import privy
 from jwtgate.testing import TokenFactory
-from tests.integration.verifier_kit import Case, run_table, serving
+from tests.integration.verifier_kit import Case, run_table, serving, variants
 from tests.tokens import raw_token
 
 APP = "cm3example0app0id00000000"
@@ -32,11 +32,7 @@ def _identity_cases(tokens: TokenFactory, access: TokenFactory, now: int) -> lis
     )
     header = {"alg": "ES256", "typ": "JWT", "kid": tokens.kid}
 
-    def signed(**changes: object) -> str:
-        return tokens.sign({**claims, **changes})
-
-    def without(name: str) -> str:
-        return raw_token(tokens, header, {k: v for k, v in claims.items() if k != name})
+    signed, without = variants(tokens, claims, header)
 
     return [
         Case("valid", signed()),
@@ -75,11 +71,7 @@ def _access_cases(tokens: TokenFactory, identity: TokenFactory, now: int) -> lis
     claims = tokens.claims(sub="did:privy:cm3user0000001")
     header = {"alg": "ES256", "typ": "JWT", "kid": tokens.kid}
 
-    def signed(**changes: object) -> str:
-        return tokens.sign({**claims, **changes})
-
-    def without(name: str) -> str:
-        return raw_token(tokens, header, {k: v for k, v in claims.items() if k != name})
+    signed, without = variants(tokens, claims, header)
 
     return [
         Case("valid", signed()),

@@ -18,7 +18,7 @@ from typing import Any
 from jwtgate import Gate
 from jwtgate.presets import supabase
 from jwtgate.testing import TokenFactory
-from tests.integration.verifier_kit import Case, run_node, run_table, serving
+from tests.integration.verifier_kit import Case, run_node, run_table, serving, variants
 from tests.tokens import raw_token
 
 JWKS_PATH = "/auth/v1/.well-known/jwks.json"
@@ -51,11 +51,7 @@ def test_supabase_verdicts_match_auth_js_get_claims() -> None:
         claims = es.claims(sub=SUB, roles=["editor"], email="ada@example.com")
         header = {"alg": "ES256", "typ": "JWT", "kid": es.kid}
 
-        def signed(**changes: object) -> str:
-            return es.sign({**claims, **changes})
-
-        def without(name: str) -> str:
-            return raw_token(es, header, {k: v for k, v in claims.items() if k != name})
+        signed, without = variants(es, claims, header)
 
         cases = [
             Case("ES256", signed()),

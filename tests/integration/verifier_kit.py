@@ -13,8 +13,6 @@ with its reason, on the provider's documentation page.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -24,52 +22,24 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from jwtgate import AuthError, Gate
+from jwtgate.testing import TokenFactory
+from tests.tokens import raw_token
+from tests.tools import node_with
 
 ROOT = Path(__file__).resolve().parents[2]
 VERIFIERS = ROOT / "tests" / "verifiers"
 DOCS = ROOT / "docs" / "providers"
 #: A Node process checks a whole table; on a loaded machine that may take a while.
 NODE_TIMEOUT = 120.0
-INSTALL_TIMEOUT = 600.0
 
 Answer = tuple[int, Any]
-
-
-def _unavailable(reason: str) -> None:
-    """Skip on a developer's machine; fail in CI, where the tools must be there."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set: the official verifiers must run)")
-    pytest.skip(reason)
-
-
-def node() -> str:
-    """The ``node`` executable, with the verifiers installed (``npm ci``) if they are not yet."""
-    node_bin, npm = shutil.which("node"), shutil.which("npm")
-    if node_bin is None or npm is None:
-        _unavailable("needs Node.js and npm: the providers' verifiers are npm packages")
-    assert node_bin is not None
-    assert npm is not None
-    if not (VERIFIERS / "node_modules" / ".package-lock.json").is_file():
-        done = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=VERIFIERS,
-            capture_output=True,
-            text=True,
-            timeout=INSTALL_TIMEOUT,
-            check=False,
-        )
-        if done.returncode != 0:
-            _unavailable(f"npm ci in tests/verifiers failed: {done.stderr.strip()[-500:]}")
-    return node_bin
 
 
 def run_node(script: str, payload: Mapping[str, Any]) -> Any:
     """Run ``tests/verifiers/<script>`` with ``payload`` as JSON on stdin; its JSON answer."""
     done = subprocess.run(
-        [node(), script],
+        [node_with(VERIFIERS, "the providers' verifiers are npm packages"), script],
         cwd=VERIFIERS,
         input=json.dumps(payload),
         capture_output=True,
@@ -126,6 +96,25 @@ class LocalServer:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=10)
+
+
+def variants(
+    tokens: TokenFactory, claims: Mapping[str, Any], header: Mapping[str, Any]
+) -> tuple[Callable[..., str], Callable[[str], str]]:
+    """A table's two ways of making a token variant from its ``claims``.
+
+    ``signed(**changes)``: the claims with ``changes``, signed by ``tokens``;
+    ``without(name)``: the claims less ``name``, signed under exactly ``header``
+    (the factory would add a missing claim back).
+    """
+
+    def signed(**changes: object) -> str:
+        return tokens.sign({**claims, **changes})
+
+    def without(name: str) -> str:
+        return raw_token(tokens, header, {k: v for k, v in claims.items() if k != name})
+
+    return signed, without
 
 
 @contextmanager

@@ -116,3 +116,13 @@ def test_oidc_passes_expected_claims_and_authorized_parties_on() -> None:
 def test_oidc_needs_its_issuer() -> None:
     with pytest.raises(ConfigurationError, match="issuer: required"):
         oidc(None, audience="api")  # type: ignore[arg-type]
+
+
+def test_oidc_refuses_hmac_algorithms_by_name() -> None:
+    # Its keys come from discovery or a JWKS: public keys, never a shared secret.
+    with pytest.raises(ConfigurationError) as info:
+        oidc("https://id.example.com/", audience="api", algorithms=["RS256", "HS256"])
+    assert str(info.value) == (
+        "algorithms: HS256 needs a shared secret; an OpenID provider's keys are public "
+        "(RS256, ES256 …)"
+    )
