@@ -122,9 +122,8 @@ def _key(key: str) -> str:
 
 
 def _frozen_array(items: list[Any]) -> tuple[Any, ...]:
-    for item in items:
-        if item.__class__ is list:
-            return tuple([_frozen_array(i) if i.__class__ is list else i for i in items])
+    if list in map(type, items):
+        return tuple([_frozen_array(i) if i.__class__ is list else i for i in items])
     return tuple(items)
 
 
