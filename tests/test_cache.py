@@ -297,3 +297,17 @@ def test_adapters_reach_no_private_field_behind_the_cache_hit_check(module: str)
         and ast.unparse(node.value).endswith("gate")
     ]
     assert reached == []
+
+
+def test_the_shared_numbers_stay_few(monkeypatch: pytest.MonkeyPatch) -> None:
+    import jwtgate.cache as cache_module
+
+    numbers: dict[int, int] = {}
+    monkeypatch.setattr(cache_module, "_NUMBERS", numbers)
+    monkeypatch.setattr(cache_module, "_kept", numbers.get)
+    monkeypatch.setattr(cache_module, "_NUMBERS_SIZE", 3)
+    cache = ClaimsCache(100, 1_000_000)
+    user = User(subject="u", claims={}, token="t")
+    for n in range(10):
+        cache.put(f"t{n}", user, 1_000.0 + n, 64 * (n + 1), 0)
+    assert len(numbers) <= 3

@@ -312,3 +312,30 @@ def test_a_refusal_decided_before_a_clear_is_not_recalled(rs256, clock) -> None:
     memory = Refusals(maxsize=10, max_bytes=100_000, ttl=60)
     memory.remember("t", InvalidToken(), 0, 0, None, None, None, None)
     assert memory.recall("t", 0, 1, "bearer") is None  # the cache's generation moved on
+
+
+def test_keys_that_cannot_be_had_now_have_the_token_judged_afresh() -> None:
+    from jwtgate.keys import KeySource
+
+    class Gone(KeySource):
+        def keys_for(self, kid, algorithm):
+            raise KeysUnavailable()
+
+    memory = Refusals(maxsize=10, max_bytes=100_000, ttl=60)
+    memory.remember("t", InvalidSignature(), 0, 0, None, None, (Gone(), None, "RS256", ()), None)
+    assert memory.recall("t", 0, 0, "bearer") is None
+
+
+def test_a_source_with_a_check_of_its_own_is_asked_before_the_memory(rs256, clock):
+    from jwtgate.sources import BearerSource
+
+    class Picky(BearerSource):
+        def check(self, token: str) -> None:
+            if token.count(".") == 2 and len(token) % 2:
+                raise InvalidToken("An odd-length token")
+            super().check(token)
+
+    gate = Gate(issuers=[rs256.issuer_config()], sources=[Picky()], clock=clock)
+    token = next(t for t in (rs256.wrong_signature(sub=f"u{n}") for n in range(20)) if len(t) % 2)
+    for _ in range(2):
+        assert refused(gate, bearer(token)).description == "An odd-length token"
