@@ -45,6 +45,11 @@ SERVERS: dict[str, list[str]] = {
         "--http", "httptools", "--no-access-log", "--log-level", "warning",
         "--app-dir", str(BENCHMARKS), "--factory", "http_apps:starlette_app",
     ],
+    "uvicorn-uvloop-2": [  # two worker processes: the cold-start benchmark
+        "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}", "--loop", "uvloop",
+        "--http", "httptools", "--no-access-log", "--log-level", "warning", "--workers", "2",
+        "--app-dir", str(BENCHMARKS), "--factory", "http_apps:starlette_app",
+    ],
     "fastapi-uvloop": [
         "-m", "uvicorn", "--host", "127.0.0.1", "--port", "{port}", "--loop", "uvloop",
         "--http", "httptools", "--no-access-log", "--log-level", "warning",

@@ -15,17 +15,20 @@ ratios compare cases measured back to back under the same machine noise.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import statistics
 import sys
 import time
 import timeit
 import tracemalloc
+import uuid
 from collections.abc import Callable
 
 import jwt
 
 from jwtgate import Gate
+from jwtgate.sources import CookieSource, HeaderSource, Source
 from jwtgate.testing import TokenFactory
 
 ALGORITHMS = ["HS256", "RS256", "ES256", "EdDSA"]
@@ -147,6 +150,71 @@ def bytes_per_cached_token(
     )
 
 
+#: The providers' token shapes (``TokenFactory.auth0()`` …) and a subject each would issue.
+PRESETS = {
+    "netlify": lambda n: f"{uuid.UUID(int=n)}",
+    "privy": lambda n: f"did:privy:cm{n:023x}",
+    "auth0": lambda n: f"auth0|{n:024x}",
+    "cognito": lambda n: f"{uuid.UUID(int=n)}",
+    "keycloak": lambda n: f"{uuid.UUID(int=n)}",
+    "firebase": lambda n: f"{n:028x}",
+    "supabase": lambda n: f"{uuid.UUID(int=n)}",
+    "clerk": lambda n: f"user_{n:027x}",
+}
+
+
+def carrier(source: Source) -> Callable[[str], dict[str, str]]:
+    """How a request carries a token to ``source``: its headers."""
+    if isinstance(source, CookieSource):
+        return lambda token: {"Cookie": f"{source.name}={token}"}
+    if isinstance(source, HeaderSource):
+        return lambda token: {source.name: token}
+    return lambda token: {"Authorization": f"Bearer {token}"}
+
+
+def preset_bytes(shape: str, count: int) -> tuple[float, float, int]:
+    """Bytes per cached token for ``count`` users of a provider's preset, as its tokens are.
+
+    Each token carries the provider's own claims (``jwtgate.testing.shapes``), an
+    email, a name and roles where the provider keeps them. The keys come from a
+    local JWKS server on 127.0.0.1 (the Netlify and Privy presets take theirs
+    inline). Returns the bytes measured, the bytes the budget counts, the length.
+    """
+    factory = getattr(TokenFactory, shape)(clock=lambda: NOW)
+    subject = PRESETS[shape]
+    roles = ["org:admin"] if shape == "clerk" else ["admin", "editor"]
+    minted = [
+        factory.token(sub=subject(i), email=f"user{i}@example.com", name=f"User {i}", roles=roles)
+        for i in range(count)
+    ]
+    with contextlib.ExitStack() as stack:
+        options = {}
+        if shape not in ("netlify", "privy"):
+            options["jwks_url"] = stack.enter_context(factory.serve_jwks()).url
+        # No byte budget: the bytes are measured here, not bounded (Keycloak's tokens, as
+        # estimated, would leave 10,000 users a quarter over the default 64 MiB).
+        gate = Gate(
+            issuers=[factory.issuer_config(**options)],
+            cache_size=count,
+            cache_bytes=1 << 40,
+            clock=lambda: NOW,
+        )
+        carry = carrier(gate.sources[0])
+        assert gate.authenticate(headers=carry(minted[0])) is not None  # the keys fetched
+        gate.clear_cache()
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        for token in minted:
+            gate.authenticate(headers=carry(token))
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        held = gate.cache_size
+        assert held == count, f"{shape}: {held} of {count} tokens cached"
+        return (after - before) / held, gate.cached_bytes / held, len(minted[0])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer, shorter repetitions")
@@ -176,6 +244,16 @@ def main() -> None:
             f"{chars}-char HS256 tokens cached (token text included); the byte budget "
             f"counts {counted:,.0f} ({counted / per_token:.2f}×)"
         )
+    print()
+    per_preset = 2_000 if args.quick else 10_000
+    for shape in PRESETS:
+        per_token, counted, chars = preset_bytes(shape, per_preset)
+        print(
+            f"preset {shape:<9}: {per_token:,.0f} bytes per cached {chars}-char token "
+            f"({per_preset:,} users; token text included); the byte budget counts "
+            f"{counted:,.0f} ({counted / per_token:.2f}×)"
+        )
+    print()
     bound = count // 10
     per_token, _counted, _chars, largest, _total = bytes_per_cached_token(
         count // 5, cache_size=bound

@@ -205,10 +205,158 @@ def draw_wsgi(text: str, target: Path) -> None:
     plt.close(fig)
 
 
+@dataclass(frozen=True)
+class MissRow:
+    algorithm: str
+    miss: float
+    floor: float
+    decode: float
+    target: float
+
+    @property
+    def ratio(self) -> float:
+        return self.miss / self.floor
+
+
+def miss_rows(text: str) -> list[MissRow]:
+    """A cache miss, its cryptographic floor and ``jwt.decode``, in µs, per algorithm."""
+    body = _section(text, "Cache miss and refusals")
+    found = re.findall(
+        r"^(\w+)\s+\d+\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+[\d.]+×\s+([\d.]+)×", body, re.M
+    )
+    return [MissRow(a, float(m), float(f), float(d), float(t)) for a, m, f, d, t in found]
+
+
+def draw_miss(text: str, target: Path) -> None:
+    plt = _pyplot()
+    rows = miss_rows(text)
+    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    width = 0.26
+    series = (
+        ("the cryptography alone", "floor", COLOURS[0]),
+        ("jwtgate, cache miss", "miss", COLOURS[1]),
+        ("PyJWT jwt.decode", "decode", COLOURS[2]),
+    )
+    for offset, (name, field, colour) in enumerate(series):
+        values = [getattr(row, field) for row in rows]
+        xs = [i + (offset - 1) * width for i in range(len(rows))]
+        ax.bar(xs, values, width, color=colour, label=name)
+        for x, value, row in zip(xs, values, rows, strict=True):
+            label = f"{value:.3g}" if field != "miss" else f"{row.ratio:.2f}×"
+            ax.annotate(
+                label,
+                (x, value),
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                xytext=(0, 2),
+                textcoords="offset points",
+            )
+    ax.set_xticks(range(len(rows)), [f"{row.algorithm}\n(target {row.target:g}×)" for row in rows])
+    ax.set_ylabel("µs of CPU per token not seen before")
+    ax.set_title("A first request against the cryptography it cannot avoid")
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(target, metadata={"Date": None})
+    plt.close(fig)
+
+
+def preset_bytes(text: str) -> list[tuple[str, float, int]]:
+    """Bytes per cached token and the token's length, per provider preset."""
+    body = _section(text, "Core")
+    found = re.findall(r"^preset (\w+)\s*: ([\d,]+) bytes per cached (\d+)-char token", body, re.M)
+    return [(name, float(value.replace(",", "")), int(chars)) for name, value, chars in found]
+
+
+def draw_memory(text: str, target: Path) -> None:
+    plt = _pyplot()
+    rows = preset_bytes(text)
+    fig, ax = plt.subplots(figsize=(7.5, 3.0))
+    labels = [f"{name} ({chars} chars)" for name, _, chars in rows]
+    values = [value for _, value, _ in rows]
+    ax.barh(labels, values, color=COLOURS[1])
+    for y, value in enumerate(values):
+        ax.annotate(
+            f"{value:,.0f} B",
+            (value, y),
+            va="center",
+            fontsize=8,
+            xytext=(3, 0),
+            textcoords="offset points",
+        )
+    ax.invert_yaxis()
+    ax.set_xlim(0, max(values) * 1.18)
+    ax.set_xlabel("bytes per cached token, the token's text included")
+    ax.set_title("Memory per cached user, by provider (their own token shapes)")
+    fig.tight_layout()
+    fig.savefig(target, metadata={"Date": None})
+    plt.close(fig)
+
+
+def coldstart_rows(text: str) -> dict[tuple[str, str], float]:
+    """Server CPU µs per first request over HTTP, by (server, app)."""
+    body = _section(text, "Cold start over HTTP")
+    found = {}
+    for line in body.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) > 5 and re.fullmatch(r"[\d,]+", cells[2]):
+            found[(cells[0], cells[1])] = float(cells[4].replace(",", ""))
+    return found
+
+
+COLDSTART_ROWS = [
+    (
+        "Flask, gunicorn ×2",
+        "gunicorn gthread, 2 workers",
+        ("Flask bare", "Flask + jwtgate", "flask-jwt-extended"),
+    ),
+    (
+        "Starlette, uvicorn ×2 (uvloop)",
+        "uvicorn uvloop, 2 workers",
+        (
+            "Starlette bare",
+            "Starlette + jwtgate",
+            "Starlette + PyJWT (AuthenticationMiddleware)",
+        ),
+    ),
+]
+
+
+def draw_coldstart(text: str, target: Path) -> None:
+    plt = _pyplot()
+    cpu = coldstart_rows(text)
+    fig, ax = plt.subplots(figsize=(7.5, 3.0))
+    width = 0.26
+    for index, (_, server, apps) in enumerate(COLDSTART_ROWS):
+        for offset, (app, colour, name) in enumerate(zip(apps, COLOURS, SERIES, strict=True)):
+            value = cpu[(server, app)]
+            x = index + (offset - 1) * width
+            ax.bar(x, value, width, color=colour, label=name if index == 0 else None)
+            ax.annotate(
+                f"{value:.0f}",
+                (x, value),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                xytext=(0, 2),
+                textcoords="offset points",
+            )
+    ax.set_xticks(range(len(COLDSTART_ROWS)), [row[0] for row in COLDSTART_ROWS])
+    ax.set_ylabel("server CPU µs per request (RS256)")
+    ax.set_title("Cold start over HTTP: every request a new user's first")
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(target, metadata={"Date": None})
+    plt.close(fig)
+
+
 CHARTS = {
     "bench-http.svg": draw_http,
     "bench-core.svg": draw_core,
     "bench-flask.svg": draw_wsgi,
+    "bench-miss.svg": draw_miss,
+    "bench-memory.svg": draw_memory,
+    "bench-coldstart.svg": draw_coldstart,
 }
 
 

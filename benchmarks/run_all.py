@@ -4,13 +4,16 @@
 
 Each script runs in its own process, one after the other (they must not compete
 for the 2 cores): bench_core.py (cache hit/miss against ``jwt.decode``, memory per
-cached token), bench_wsgi.py, bench_asgi.py and bench_django.py (in process,
-against the peers), bench_rules.py (a 100-line path rule table),
-bench_remote.py (JWKS fetch counts), bench_revocation.py (a revocation's way to
-every process, through a real Redis), bench_http.py (real HTTP with wrk) and
-soak.py. The file starts with the machine, the versions and the command; the
-HTTP table is markdown, the in-process tables are kept as the scripts print
-them. Exits 1 if a script fails or the soak finds a fault.
+cached token, per provider), bench_miss.py (a miss and refusals against the
+cryptography they cannot avoid), bench_scaling.py, bench_sources.py (the
+providers' cookie sources), bench_wsgi.py, bench_asgi.py (and
+bench_asgi_pieces.py) and bench_django.py (in process, against the peers),
+bench_rules.py (a 100-line path rule table), bench_remote.py (JWKS fetch
+counts), bench_revocation.py (a revocation's way to every process, through a
+real Redis), bench_http.py (real HTTP with wrk), bench_coldstart.py (every
+request a new user, over HTTP) and soak.py. The file starts with the machine,
+the versions and the command; the HTTP tables are markdown, the in-process
+tables are kept as the scripts print them. Exits 1 if a script fails or the soak finds a fault.
 """
 
 from __future__ import annotations
@@ -95,12 +98,16 @@ def main(argv: list[str] | None = None) -> int:
     soak = args.soak_seconds or (10 if args.quick else 60)
     plan = [
         ("Core: cache hit and miss vs jwt.decode, memory per cached token", "bench_core.py", quick),
+        ("Cache miss and refusals against the cryptography", "bench_miss.py", quick),
+        ("Scaling: issuers, keys, roles, path rules", "bench_scaling.py", quick),
+        ("Providers' token sources: Clerk and Supabase cookies", "bench_sources.py", quick),
         (
             "WSGI in process: Flask bare, jwtgate, flask-jwt-extended, Authlib",
             "bench_wsgi.py",
             ["--reps", "3", "--seconds", "0.03"] if args.quick else ["--reps", "9"],
         ),
         ("ASGI in process: Starlette and FastAPI, jwtgate and the peers", "bench_asgi.py", quick),
+        ("ASGI cache hit, piece by piece", "bench_asgi_pieces.py", quick),
         (
             "Django in process: bare, jwtgate.django, a PyJWT middleware",
             "bench_django.py",
@@ -115,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         ("Revocation: from one process to every other, through Redis", "bench_revocation.py",
          ["--rounds", "30"] if args.quick else []),
         ("Over real HTTP (RS256)", "bench_http.py", quick),
+        ("Cold start over HTTP: every request a new user", "bench_coldstart.py", quick),
         ("Soak: mixed traffic while keys rotate and the JWKS server is down", "soak.py",
          ["--seconds", str(soak)]),
     ]  # fmt: skip
@@ -143,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             f"`{script} {shlex.join(arguments)}` ({took:.0f} s)",
             "",
         ]
-        if script in ("bench_http.py", "soak.py"):
+        if script in ("bench_http.py", "bench_coldstart.py", "soak.py"):
             sections.append(output.strip())
         else:
             sections += ["```", output.strip(), "```"]

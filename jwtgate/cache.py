@@ -19,6 +19,7 @@ was withdrawn meanwhile (a rotation's ``clear_cache()``) is not remembered.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple, TypeAlias
@@ -45,6 +46,19 @@ class HitCheck(NamedTuple):
     lookup: Callable[[str], CacheEntry | None]
     clock: Callable[[], float]
     is_revoked: Callable[[User], bool] | None
+
+
+_NUMBERS: dict[int, int] = {}
+_NUMBERS_SIZE = 4096
+_kept = _NUMBERS.get
+_floor = math.floor
+
+
+def _keep(number: int) -> int:
+    """``number``, kept to be shared from now on (a few thousand are kept)."""
+    if len(_NUMBERS) >= _NUMBERS_SIZE:
+        _NUMBERS.clear()
+    return _NUMBERS.setdefault(number, number)
 
 
 class ClaimsCache:
@@ -89,6 +103,13 @@ class ClaimsCache:
         """
         if self.maxsize <= 0 or size > self.max_bytes:
             return False
+        # Entries share their numbers (a float or a large int costs 24 to 32 bytes, an
+        # eighth of a typical entry beside its token): sizes rounded up to 64 bytes and
+        # deadlines down to the second take few values, each kept once.
+        size = -(-size // 64) * 64
+        size = _kept(size) or _keep(size)
+        deadline = _floor(deadline)
+        deadline = _kept(deadline) or _keep(deadline)
         with self._lock:
             if generation != self.generation:
                 return False

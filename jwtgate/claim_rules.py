@@ -15,7 +15,11 @@ from typing import Any
 from .errors import ConfigurationError, InvalidClaims
 from .logs import logger
 
-__all__ = ["ClaimRule", "ClaimRules", "check_claim_rules", "claim_rules"]
+__all__ = ["VARIABLE", "ClaimRule", "ClaimRules", "check_claim_rules", "claim_rules"]
+
+#: Marks (in its ``__dict__``) a refusal that application code decided, a predicate
+#: or a ``claims_hook``: it may depend on anything, so the gate never remembers it.
+VARIABLE = "jwtgate.variable"
 
 #: An exact value (a string, number or boolean), or ``predicate(value) -> bool``
 #: called with the claim's value, or ``None`` when the token lacks the claim.
@@ -64,4 +68,7 @@ def check_claim_rules(rules: ClaimRules, claims: Mapping[str, Any]) -> None:
             logger.debug("jwtgate: the rule for the %s claim raised %s", name, type(exc).__name__)
             ok = False
         if not ok:
-            raise InvalidClaims(f"The token's {name} claim is not accepted")
+            refusal = InvalidClaims(f"The token's {name} claim is not accepted")
+            if callable(rule):
+                refusal.__dict__[VARIABLE] = True
+            raise refusal

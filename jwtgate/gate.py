@@ -17,13 +17,16 @@ from .errors import (
     AuthError,
     ConfigurationError,
     InvalidRequest,
+    InvalidSignature,
     InvalidToken,
+    KeysUnavailable,
     UntrustedIssuer,
 )
-from .issuer import Issuer
-from .jws import DEFAULT_MAX_DEPTH, parse
-from .keys import KeySource
+from .issuer import NO_KEY, Issuer
+from .jws import DEFAULT_MAX_DEPTH, json_marks, parse_claims, parse_parts
+from .keys import KeySource, VerificationKey
 from .logs import fingerprint, logger
+from .refusals import ISSUER_NOTE, REFUSAL_TTL, REFUSALS_BYTES, REFUSALS_SIZE, Refusals
 from .sizes import entry_size
 from .sources import (
     BearerSource,
@@ -181,6 +184,14 @@ class Gate:
         self.max_token_bytes = max_token_bytes
         self.cache_bytes = cache_bytes
         self._cache = ClaimsCache(cache_size if cache_ttl > 0 else 0, cache_bytes)
+        # Refusals are remembered within the same bounds (see jwtgate.refusals).
+        self._refusals = Refusals(
+            min(self._cache.maxsize, REFUSALS_SIZE),
+            min(cache_bytes, REFUSALS_BYTES),
+            min(cache_ttl, REFUSAL_TTL),
+        )
+        # The gate's only issuer, whose header rules and keys apply before the claims are read.
+        self._sole_issuer = self.issuers[0] if len(self.issuers) == 1 else None
         self._clock = clock
         #: The observer given, and the gate's link to it (``None`` without one).
         self.observer = observer
@@ -320,8 +331,12 @@ class Gate:
         return self.csrf if any(isinstance(s, CookieSource) for s in self.sources) else None
 
     def clear_cache(self) -> None:
-        """Forget every verified token (e.g. after revoking users or rotating keys)."""
+        """Forget every verified token (e.g. after revoking users or rotating keys).
+
+        The refusals remembered are forgotten too.
+        """
         self._cache.clear()
+        self._refusals.clear()
 
     @property
     def cache_size(self) -> int:
@@ -346,8 +361,12 @@ class Gate:
         now = self._clock()
         user = self._cache.get(token, now)
         if user is None:
-            source.check(token)
-            return self._verify(token, source.spec, now, refreshed=refreshed), True
+            if type(source).check not in _PLAIN_CHECKS:
+                source.check(token)  # a source's own check (jwtgate's are done while parsing)
+            refusal = self._refusals.recall(token, now, self._cache.generation, source.spec)
+            if refusal is not None:
+                raise refusal
+            return self._verify(token, source, now, refreshed=refreshed), True
         if user.source != source.spec:
             user = user.with_source(source.spec)
         return user, False
@@ -374,36 +393,81 @@ class Gate:
                 error.safe_description,
             )
 
-    def _verify(self, token: str, source: str, now: float, *, refreshed: bool) -> User:
+    def _verify(self, token: str, source: Source, now: float, *, refreshed: bool) -> User:
         # Read before any key is looked at: a clear_cache() from here on (a key withdrawn
         # while this verification runs) makes the cache drop what it verified.
         generation = self._cache.generation
-        issuer: Issuer | None = None
+        depth = self.max_json_depth
+        issuer = self._sole_issuer
+        noted: Issuer | None = None  # the issuer a refusal is reported under
+        parsed = False
+        claims: Mapping[str, Any] | None = None
+        kid: str | None = None
+        alg = ""
+        candidates: Sequence[VerificationKey] | None = None
         try:
-            parsed = parse(token, max_depth=self.max_json_depth)
-            issuer = self._issuer_for(parsed.claims)
-            alg, kid = issuer.check_header(parsed.header)
-            candidates = issuer.keys.keys_for(kid, alg)
+            try:
+                header, payload, signing_input, signature = parse_parts(token, depth)
+            except InvalidToken:
+                # The parser accepts only what jwtgate's source checks pass, so they run now
+                # only to name a refusal: a malformed Authorization header is a 400.
+                source.check(token)
+                raise
+            parsed = True
+            if issuer is not None:
+                # One issuer: its header rules and keys apply before the claims are read, so
+                # a token that none of its keys can verify is refused without reading them.
+                noted = issuer
+                alg, kid = issuer.check_header(header)
+                candidates = _keys_before_claims(issuer, kid, alg)
+                if (
+                    candidates is not None
+                    and not candidates
+                    and (refreshed or not issuer.keys.needs_refresh(kid))
+                ):
+                    raise InvalidSignature(NO_KEY)
+                noted = None
+            marks = json_marks(payload)  # counted for the depth limit, then the size estimate
+            claims = parse_claims(payload, max_depth=depth, marks=marks)
+            issuer = noted = self._issuer_for(claims)
+            if candidates is None:
+                alg, kid = issuer.check_header(header)
+                candidates = issuer.keys.keys_for(kid, alg)
             if not candidates and not refreshed and issuer.keys.needs_refresh(kid):
                 raise _NeedsRefresh(issuer.keys)
-            issuer.verify_signature(parsed, alg, candidates)
-            issuer.check_claims(parsed.claims, now)
-        except (_NeedsRefresh, AuthError) as exc:
-            if isinstance(exc, AuthError) and issuer is not None:
-                exc.__dict__[_ISSUER_NOTE] = issuer.name  # for the refusal's report
+            issuer.check_signature(signing_input, signature, alg, candidates)
+            issuer.check_claims(claims, now)
+            user = issuer.make_user(claims, token, source.spec)
+        except _NeedsRefresh:
+            raise
+        except AuthError as exc:
+            if noted is not None:
+                exc.__dict__[ISSUER_NOTE] = noted.name  # for the refusal's report
+            if self._refusals.maxsize > 0:
+                keys = None
+                if isinstance(exc, InvalidSignature) and candidates is not None and noted:
+                    keys = (noted.keys, kid, alg, tuple(candidates))
+                # A token that did not parse was judged with its source's check: the same
+                # text from another source may be refused otherwise (a 400 or a 401).
+                only_for = None if parsed else source.spec
+                self._refusals.remember(token, exc, now, generation, noted, claims, keys, only_for)
             raise
         except Exception as exc:
             # Whatever a hostile token makes a dependency raise, the answer is a 401.
             logger.debug("jwtgate: refused token %s: %s", fingerprint(token), type(exc).__name__)
             raise InvalidToken("The token could not be verified") from None
-        user = issuer.make_user(parsed.claims, token, source)
-        exp = parsed.claims.get("exp")
+        exp = claims.get("exp")
         deadline = now + self.cache_ttl
         if exp is not None:
             deadline = min(deadline, exp + issuer.leeway)
         if self._cache.maxsize > 0:
-            payload = parsed.payload if user.claims is parsed.claims else None
-            self._cache.put(token, user, deadline, entry_size(user, payload), generation)
+            self._cache.put(
+                token,
+                user,
+                deadline,
+                entry_size(user, payload if user.claims is claims else None, marks),
+                generation,
+            )
         return user
 
     def _issuer_for(self, claims: Mapping[str, Any]) -> Issuer:
@@ -422,7 +486,23 @@ class Gate:
 
 
 # Where _verify notes, on a refusal, the name of the issuer the token claimed.
-_ISSUER_NOTE = "jwtgate.issuer"
+_ISSUER_NOTE = ISSUER_NOTE
+# The built-in token checks, which the parser's own checks imply (see _verify).
+_PLAIN_CHECKS = (Source.check, BearerSource.check)
+
+
+def _keys_before_claims(
+    issuer: Issuer, kid: str | None, alg: str
+) -> Sequence[VerificationKey] | None:
+    """The sole issuer's keys for a token, before its claims are read.
+
+    ``None`` when its keys are unavailable now: that is then decided after
+    the claims are read, as in a gate of several issuers.
+    """
+    try:
+        return issuer.keys.keys_for(kid, alg)
+    except KeysUnavailable:
+        return None
 
 
 class _CappedView(RequestView):

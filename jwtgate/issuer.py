@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .algorithms import SUPPORTED, family_of, verifier
-from .claim_rules import ClaimRule, check_claim_rules, claim_rules
+from .claim_rules import VARIABLE, ClaimRule, check_claim_rules, claim_rules
 from .errors import (
     ConfigurationError,
     ExpiredToken,
@@ -32,7 +32,7 @@ from .keys import (
 )
 from .logs import logger
 from .sources import Source, parse_source
-from .user import RolesClaim, User, roles_from_claims
+from .user import FrozenDict, RolesClaim, User, roles_reader, verified_user
 
 if TYPE_CHECKING:
     from .remote import RemoteOptions
@@ -47,6 +47,8 @@ MAX_LEEWAY = 300
 #: 9999-12-31T23:59:59Z: a NumericDate past this is nonsense and breaks ``datetime``.
 MAX_NUMERIC_DATE = 253_402_300_799
 MAX_KID_LENGTH = 256
+#: The refusal of a token for which the issuer has no key (an unknown ``kid``, say).
+NO_KEY = "No key of the issuer matches the token"
 _TIME_CLAIMS = ("exp", "nbf", "iat")
 # Header members that change how a JWS must be processed. jwtgate implements
 # none of these extensions, so a token that needs one is refused.
@@ -128,6 +130,8 @@ class Issuer:
         self.algorithms = _check_algorithms(algorithms, mixed_keys=mixed)
         self.audience = _check_audience(audience)
         self.roles_claim = _check_roles_claim(roles_claim)
+        self._headers: dict[int, tuple[Mapping[str, Any], tuple[str, str | None]]] = {}
+        self._roles_of = roles_reader(self.roles_claim)
         if isinstance(leeway, bool) or not isinstance(leeway, int | float):
             raise ConfigurationError("leeway: must be a number of seconds")
         if not 0 <= leeway <= MAX_LEEWAY:
@@ -136,6 +140,8 @@ class Issuer:
         if isinstance(required_claims, str):
             raise ConfigurationError("required_claims: must be a list of claim names")
         self.required_claims = tuple(required_claims)
+        # The strings a token's iss and aud share (see make_user).
+        self._names = {name: name for name in (*self.accepted_issuers, *(self.audience or ()))}
         if not all(isinstance(c, str) and c for c in self.required_claims):
             raise ConfigurationError("required_claims: must be a list of claim names")
         if token_type is not None and (not isinstance(token_type, str) or not token_type):
@@ -259,6 +265,19 @@ class Issuer:
 
     def check_header(self, header: Mapping[str, Any]) -> tuple[str, str | None]:
         """The token's ``alg`` and ``kid``, once the header is known to be acceptable."""
+        # The parser hands out one FrozenDict per header text (jwtgate.jws), so the answer
+        # for it is kept: held with the header itself, whose id can't then be reused.
+        known = self._headers.get(id(header))
+        if known is not None and known[0] is header:
+            return known[1]
+        found = self._check_header(header)
+        if type(header) is FrozenDict:
+            if len(self._headers) >= _HEADERS_KEPT:
+                self._headers.clear()
+            self._headers[id(header)] = (header, found)
+        return found
+
+    def _check_header(self, header: Mapping[str, Any]) -> tuple[str, str | None]:
         for member, message in _UNSUPPORTED_HEADER.items():
             if member in header:
                 raise InvalidToken(message)
@@ -286,13 +305,23 @@ class Issuer:
         self, parsed: JWS, alg: str, candidates: Sequence[VerificationKey]
     ) -> None:
         """Check the signature against ``candidates``, the issuer's keys for the token."""
+        self.check_signature(parsed.signing_input, parsed.signature, alg, candidates)
+
+    def check_signature(
+        self,
+        signing_input: bytes,
+        signature: bytes,
+        alg: str,
+        candidates: Sequence[VerificationKey],
+    ) -> None:
+        """``verify_signature`` on the token's parts (the gate has them, not a ``JWS``)."""
         if not candidates:
-            raise InvalidSignature("No key of the issuer matches the token")
-        algorithm = verifier(alg)
+            raise InvalidSignature(NO_KEY)
+        verify = verifier(alg).verify
         # A token without a kid is tried against each compatible key: bounded, so a
         # forged token costs at most max_keys_tried signature checks.
         for candidate in candidates[: self.max_keys_tried]:
-            if algorithm.verify(parsed.signing_input, candidate.key, parsed.signature):
+            if verify(signing_input, candidate.key, signature):
                 return
         raise InvalidSignature()
 
@@ -301,50 +330,39 @@ class Issuer:
         for claim in self.required_claims:
             if claim not in claims:
                 raise InvalidClaims(f"The token lacks the {claim} claim")
-        for claim in _TIME_CLAIMS:
-            value = claims.get(claim)
-            if value is None and claim not in claims:
-                continue
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                # Also refuses NaN and infinities, and never converts a huge int to float.
-                or not 0 <= value <= MAX_NUMERIC_DATE
-            ):
-                raise InvalidClaims(f"The token's {claim} claim is not a valid date")
+        get = claims.get
+        exp, nbf, iat = get("exp"), get("nbf"), get("iat")
+        # Every cache miss runs this: dates that are numbers in range, or absent, pass at
+        # once; anything else (null, a bool, a string …) goes through the check that names it.
+        if not (
+            (_in_range(exp) if exp is not None else "exp" not in claims)
+            and (_in_range(nbf) if nbf is not None else "nbf" not in claims)
+            and (_in_range(iat) if iat is not None else "iat" not in claims)
+        ):
+            _check_dates(claims, _TIME_CLAIMS)
         leeway = self.leeway
-        exp = claims.get("exp")
         if exp is not None and exp <= now - leeway:
             raise ExpiredToken()
-        nbf = claims.get("nbf")
         if nbf is not None and nbf > now + leeway:
             raise ImmatureToken()
-        iat = claims.get("iat")
         if iat is not None and iat > now + leeway:
             raise ImmatureToken("The token was issued in the future")
         for claim in self.past_claims:
-            value = claims.get(claim)
-            if value is None and claim not in claims:
-                continue
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not 0 <= value <= MAX_NUMERIC_DATE
-            ):
-                raise InvalidClaims(f"The token's {claim} claim is not a valid date")
-            if value > now + leeway:
+            _check_dates(claims, (claim,))
+            value = get(claim)
+            if value is not None and value > now + leeway:
                 raise InvalidClaims(f"The token's {claim} claim is in the future")
         if self.issuer is not None:
-            iss = claims.get("iss")
+            iss = get("iss")
             if not isinstance(iss, str) or iss not in self.accepted_issuers:
                 raise InvalidClaims("The token's issuer does not match")
         if self.audience is not None:
-            self._check_audience(claims.get("aud"))
-        sub = claims.get("sub")
+            self._check_audience(get("aud"))
+        sub = get("sub")
         if sub is not None and not isinstance(sub, str):
             raise InvalidClaims("The token's sub claim is not a string")
         if self.authorized_parties is not None:
-            azp = claims.get("azp")
+            azp = get("azp")
             if not isinstance(azp, str) or azp not in self.authorized_parties:
                 raise InvalidClaims("The token's authorized party (azp) is not accepted")
         if self.expected_claims:
@@ -375,14 +393,28 @@ class Issuer:
                     self.name,
                     type(exc).__name__,
                 )
-                raise InvalidClaims("The token's claims could not be read") from None
-        sub = claims.get("sub")
+                refusal = InvalidClaims("The token's claims could not be read")
+                refusal.__dict__[VARIABLE] = True  # the application's code: never remembered
+                raise refusal from None
+        if type(claims) is FrozenDict:  # as parsed (a hook may return any mapping)
+            # Every user's claims hold the issuer's own iss and aud strings, not copies.
+            for name in _SHARED_CLAIMS:
+                value = claims.get(name)
+                shared = self._names.get(value) if value.__class__ is str else None
+                if shared is not None:
+                    dict.__setitem__(claims, name, shared)
         iss = claims.get("iss")
+        issuer = iss if isinstance(iss, str) else self.issuer
+        if type(claims) is FrozenDict:
+            roles = self._roles_of(claims)
+            return verified_user(
+                claims.get("sub"), claims, roles, issuer, token, source, claims.get("exp")
+            )
         return User(
-            subject=sub,
+            subject=claims.get("sub"),
             claims=claims,
-            roles=roles_from_claims(claims, self.roles_claim),
-            issuer=iss if isinstance(iss, str) else self.issuer,
+            roles=self._roles_of(claims),
+            issuer=issuer,
             token=token,
             source=source,
             expires_at=claims.get("exp"),
@@ -392,6 +424,32 @@ class Issuer:
         return (
             f"Issuer({self.issuer!r}, algorithms={sorted(self.algorithms)!r}, name={self.name!r})"
         )
+
+
+_NUMBER = (int, float)
+_SHARED_CLAIMS = ("iss", "aud")
+#: How many headers' answers an issuer keeps (see check_header).
+_HEADERS_KEPT = 64
+
+
+def _in_range(value: Any) -> bool:
+    """A NumericDate as JSON gives them: an int or float in [0, MAX_NUMERIC_DATE]."""
+    return value.__class__ in _NUMBER and 0 <= value <= MAX_NUMERIC_DATE
+
+
+def _check_dates(claims: Mapping[str, Any], names: Iterable[str]) -> None:
+    """Refuse a present date claim that is not a NumericDate this library can compare."""
+    for claim in names:
+        value = claims.get(claim)
+        if value is None and claim not in claims:
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            # Also refuses NaN and infinities, and never converts a huge int to float.
+            or not 0 <= value <= MAX_NUMERIC_DATE
+        ):
+            raise InvalidClaims(f"The token's {claim} claim is not a valid date")
 
 
 def _check_algorithms(algorithms: Sequence[str], *, mixed_keys: bool = False) -> frozenset[str]:

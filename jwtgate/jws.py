@@ -2,24 +2,38 @@
 
 Written here rather than left to ``jwt.decode`` for two reasons. Strictness:
 PyJWT accepts duplicate JSON member names, ``NaN`` and ``Infinity``; this
-parser refuses them. Speed: PyJWT checks base64url character by character in
-Python (about 35 µs a token); one regular expression does the same in C, and
-the header is parsed once instead of twice.
+parser refuses them. Speed: a token no cache holds yet is parsed on every
+first request of a user and on every refusal, so this is most of what a
+cache miss costs beyond the signature check. PyJWT checks base64url
+character by character in Python and parses the header twice; here the
+token is decoded by ``binascii`` in strict mode after one ``bytes.translate``,
+a header seen before is not parsed again (a provider signs every token with
+one of a few headers), and one JSON decoder, built once, freezes objects and
+refuses duplicates as it parses.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from .errors import InvalidToken
 from .user import FrozenDict
 
-__all__ = ["DEFAULT_MAX_DEPTH", "JWS", "ParsedToken", "parse", "parse_jws"]
+__all__ = [
+    "DEFAULT_MAX_DEPTH",
+    "JWS",
+    "ParsedToken",
+    "json_marks",
+    "parse",
+    "parse_claims",
+    "parse_jws",
+    "parse_parts",
+]
 
 #: How deeply objects and arrays may nest in a header or payload.
 DEFAULT_MAX_DEPTH = 32
@@ -29,6 +43,15 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SEGMENT_CHARS = re.compile(r"[A-Za-z0-9_.-]*")
 # The last character of a canonical base64url segment leaves its unused bits at zero.
 _CANONICAL_LAST = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
+# base64url's two own characters as standard base64 spells them, for binascii.
+_TO_STANDARD: Final = bytes.maketrans(b"-_", b"+/")
+_PADDING: Final = (b"", b"", b"==", b"=")
+# Every byte but JSON's structural ones, for bytes.translate to delete (json_marks).
+_NOT_MARKS: Final = bytes(c for c in range(256) if c not in b'{[:,"')
+#: Headers seen before, by their base64url text: parsed and checked once each.
+_HEADERS: dict[str, FrozenDict] = {}
+_HEADERS_SIZE: Final = 256
+_HEADER_TEXT_LIMIT: Final = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,31 +72,69 @@ class ParsedToken(JWS):
 
 
 def _b64decode(segment: str) -> bytes:
+    """One base64url segment, strictly: the slow path's decoder, which names what is wrong."""
     remainder = len(segment) % 4
     if remainder == 1 or (remainder and segment[-1] not in _CANONICAL_LAST[remainder]):
         raise InvalidToken("The token is malformed")
     try:
-        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        return binascii.a2b_base64(
+            segment.encode("ascii").translate(_TO_STANDARD) + _PADDING[remainder],
+            strict_mode=True,
+        )
     except (binascii.Error, ValueError):  # pragma: no cover - the regex admits only valid input
         raise InvalidToken("The token is malformed") from None
 
 
+def _segment(standard: bytes, last: str) -> bytes:
+    """One segment already translated to standard base64; ``last`` is its last character."""
+    remainder = len(standard) % 4
+    if remainder and (remainder == 1 or last not in _CANONICAL_LAST[remainder]):
+        raise ValueError("not canonical")
+    return binascii.a2b_base64(standard + _PADDING[remainder], strict_mode=True)
+
+
 def _frozen_object(pairs: list[tuple[str, Any]]) -> FrozenDict:
-    obj = FrozenDict(pairs)
+    # Keys shared: every user's claims hold one "email", one "app_metadata" … (some 55
+    # bytes each) where the parser makes a new string for every key of every token.
+    obj = FrozenDict(
+        [(_known(k) or _key(k), _frozen_array(v) if v.__class__ is list else v) for k, v in pairs]
+    )
     if len(obj) != len(pairs):
         raise InvalidToken("The token has duplicate JSON members")
-    for key, value in pairs:
-        if isinstance(value, list):
-            dict.__setitem__(obj, key, _frozen_array(value))
     return obj
 
 
+# The keys seen, each kept once. Not sys.intern: on CPython 3.12.0 to 3.12.5 interned
+# strings are immortal, and these come from tokens not verified yet. Bounded instead.
+_KEYS: dict[str, str] = {}
+_KEYS_SIZE: Final = 4096
+_KEY_LENGTH: Final = 64
+_known = _KEYS.get
+
+
+def _key(key: str) -> str:
+    """``key``, kept for the next tokens when it is short (and the memo not full)."""
+    if len(key) <= _KEY_LENGTH:
+        if len(_KEYS) >= _KEYS_SIZE:
+            _KEYS.clear()
+        _KEYS[key] = key
+    return key
+
+
 def _frozen_array(items: list[Any]) -> tuple[Any, ...]:
-    return tuple(_frozen_array(i) if isinstance(i, list) else i for i in items)
+    if list in map(type, items):
+        return tuple([_frozen_array(i) if i.__class__ is list else i for i in items])
+    return tuple(items)
 
 
 def _no_constants(name: str) -> Any:
     raise InvalidToken("The token holds a non-finite number")
+
+
+# Built once: json.loads(..., object_pairs_hook=...) builds a decoder on every call.
+_DECODER: Final = json.JSONDecoder(object_pairs_hook=_frozen_object, parse_constant=_no_constants)
+# Its scanner, called directly: decode() wraps it in two regex matches for whitespace.
+_scan: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def _depth(value: Any) -> int:
@@ -95,33 +156,60 @@ def _encodable(value: Any) -> bool:
     return True
 
 
-def _json_object(raw: bytes, what: str, max_depth: int) -> FrozenDict:
+def json_marks(raw: bytes) -> bytes:
+    """The JSON text's ``{``, ``[``, ``:``, ``,`` and ``"`` alone, in order: a quarter of it.
+
+    The depth limit and the size estimate (``jwtgate.sizes``) count these;
+    five counts of the marks cost less than two of the whole text.
+    """
+    return raw.translate(None, _NOT_MARKS)
+
+
+def _json_object(raw: bytes, what: str, max_depth: int, marks: bytes | None = None) -> FrozenDict:
     try:
         text = raw.decode("utf-8")
-        value = json.loads(text, object_pairs_hook=_frozen_object, parse_constant=_no_constants)
+        if text[:1] == "{":
+            # The usual case, without json.loads's wrappers: an object and nothing after it.
+            value, end = _scan(text, 0)
+            if end != len(text):
+                value = _DECODER.decode(text)  # trailing whitespace, or an error
+        else:
+            value = _DECODER.decode(text)
     except InvalidToken:
         raise
-    except (ValueError, RecursionError):
+    except (ValueError, RecursionError, StopIteration):
         # Bad UTF-8, bad JSON, or numbers and nesting too large to parse safely.
         raise InvalidToken(f"The token's {what} is not valid JSON") from None
-    if not isinstance(value, FrozenDict):
+    if value.__class__ is not FrozenDict:
         raise InvalidToken(f"The token's {what} is not a JSON object")
-    if "\\u" in text and _SURROGATE_ESCAPE.search(text) and not _encodable(value):
+    # ("\\" first: a one-character search is several times quicker than a two-character one.)
+    if "\\" in text and _SURROGATE_ESCAPE.search(text) and not _encodable(value):
         # JSON escapes can spell lone surrogates, which are not Unicode text (RFC 8725 §3.7).
         raise InvalidToken(f"The token's {what} is not valid UTF-8 text")
     # Counting brackets is cheap and bounds the depth; walk only when it might be exceeded.
-    if text.count("{") + text.count("[") > max_depth and _depth(value) > max_depth:
+    if marks is None:
+        brackets = text.count("{") + text.count("[")
+    else:
+        brackets = marks.count(b"{") + marks.count(b"[")
+    if brackets > max_depth and _depth(value) > max_depth:
         raise InvalidToken(f"The token's {what} nests too deeply")
     return value
 
 
-def parse_jws(token: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> JWS:
-    """Split and decode a compact JWS, strictly; the payload may be any bytes.
+def _remember_header(segment: str, raw: bytes, header: FrozenDict) -> None:
+    """Keep a flat header (nesting is never needed, so the depth limit can't matter).
 
-    Raises ``InvalidToken`` for anything that is not exactly three canonical
-    base64url segments with a JSON-object header and a signature: JWE (five
-    segments), detached or unsecured tokens included.
+    At most ``_HEADERS_SIZE`` of them, the oldest going first, without a lock:
+    each step is one dict call, atomic under the GIL.
     """
+    if len(segment) <= _HEADER_TEXT_LIMIT and raw.count(b"{") == 1 and b"[" not in raw:
+        if len(_HEADERS) >= _HEADERS_SIZE:
+            _HEADERS.pop(next(iter(_HEADERS), ""), None)
+        _HEADERS[segment] = header
+
+
+def _parse_slowly(token: str, max_depth: int) -> tuple[FrozenDict, bytes, bytes, bytes]:
+    """The plain algorithm, which also says what is wrong with a token that is not a JWS."""
     match = _COMPACT.fullmatch(token)
     if match is None:
         if _SEGMENT_CHARS.fullmatch(token) and token.count(".") == 4:
@@ -133,12 +221,67 @@ def parse_jws(token: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> JWS:
     header = _json_object(_b64decode(header_b64), "header", max_depth)
     payload = _b64decode(payload_b64)
     signature = _b64decode(signature_b64)
-    signing_input = token[: match.end(2)].encode("ascii")
-    return JWS(header, payload, signing_input, signature)
+    return header, payload, token[: match.end(2)].encode("ascii"), signature
+
+
+def parse_parts(token: str, max_depth: int) -> tuple[FrozenDict, bytes, bytes, bytes]:
+    """``parse_jws`` as a tuple (header, payload, signing input, signature), for the gate.
+
+    A token's first request, and every refusal, runs this: the dataclass
+    ``parse_jws`` returns costs a fifth of the rest.
+    """
+    # The fast path accepts exactly the tokens _parse_slowly accepts: ASCII, two dots,
+    # non-empty header and signature, nothing outside base64url's alphabet (binascii's
+    # strict mode refuses any character but "+", "/" and "=", which translate deletes:
+    # the length then differs), canonical segments. Anything else takes the slow path,
+    # which also says what is wrong.
+    try:
+        raw = token.encode("ascii")
+        first = raw.index(b".")
+        second = raw.index(b".", first + 1)
+        standard = raw.translate(_TO_STANDARD, b"+/=")
+        if (
+            first == 0
+            or second == len(raw) - 1
+            or len(standard) != len(raw)
+            or raw.find(b".", second + 1) >= 0
+        ):
+            raise ValueError("not a compact JWS")
+        segment = token[:first]
+        header = _HEADERS.get(segment) if max_depth >= 1 else None
+        header_raw = b"" if header is not None else _segment(standard[:first], token[first - 1])
+        payload = _segment(standard[first + 1 : second], token[second - 1])
+        signature = _segment(standard[second + 1 :], token[-1])
+    except (ValueError, binascii.Error):  # UnicodeEncodeError is a ValueError
+        return _parse_slowly(token, max_depth)
+    if header is None:
+        header = _json_object(header_raw, "header", max_depth)
+        _remember_header(segment, header_raw, header)
+    return header, payload, raw[:second], signature
+
+
+def parse_jws(token: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> JWS:
+    """Split and decode a compact JWS, strictly; the payload may be any bytes.
+
+    Raises ``InvalidToken`` for anything that is not exactly three canonical
+    base64url segments with a JSON-object header and a signature: JWE (five
+    segments), detached or unsecured tokens included.
+    """
+    return JWS(*parse_parts(token, max_depth))
+
+
+def parse_claims(
+    payload: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH, marks: bytes | None = None
+) -> FrozenDict:
+    """A JWS payload parsed as a JWT claims set: a JSON object, strictly.
+
+    ``marks`` are the payload's ``json_marks``, when the caller has them.
+    """
+    return _json_object(payload, "payload", max_depth, marks)
 
 
 def parse(token: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> ParsedToken:
     """``parse_jws``, and the payload parsed as a JSON object: a JWT's claims set."""
-    jws = parse_jws(token, max_depth=max_depth)
-    claims = _json_object(jws.payload, "payload", max_depth)
-    return ParsedToken(jws.header, jws.payload, jws.signing_input, jws.signature, claims)
+    header, payload, signing_input, signature = parse_parts(token, max_depth)
+    claims = _json_object(payload, "payload", max_depth)
+    return ParsedToken(header, payload, signing_input, signature, claims)

@@ -29,10 +29,10 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from .sizes import entry_size
-from .sources import BearerSource, CookieSource, HeaderSource, QuerySource, Source
+from .sources import Places, Source
 from .user import User
 
 if TYPE_CHECKING:
@@ -140,24 +140,27 @@ class CredentialMemo(Generic[EntryT]):
         return len(self.entries)
 
 
-def credential_places(sources: Sequence[Source]) -> tuple[tuple[str, ...], bool] | None:
+def credential_places(sources: Sequence[Source]) -> Places | None:
     """The lowercase header names the sources read and whether they read the query string.
 
-    ``None`` when a source is not one of the built-in ones: a subclass may
-    read anything, so no memo can be keyed for it.
+    ``None`` when a source may read anything: one that declares nothing
+    (``Source.reads``), or whose ``extract`` was overridden below the class
+    that declared it (a subclass that reads more than its parent said).
     """
     names: list[str] = []
     query = False
     for source in sources:
         kind = type(source)
-        if kind is BearerSource:
-            names.append("authorization")
-        elif kind is CookieSource:
-            names.append("cookie")
-        elif kind is HeaderSource:
-            names.append(cast(HeaderSource, source).header)
-        elif kind is QuerySource:
-            query = True
-        else:
+        if not issubclass(_defined_in(kind, "reads"), _defined_in(kind, "extract")):
             return None
+        places = source.reads()
+        if places is None:
+            return None
+        names.extend(places[0])
+        query = query or places[1]
     return tuple(dict.fromkeys(names)), query
+
+
+def _defined_in(kind: type, name: str) -> type:
+    """The class in ``kind``'s MRO whose body defines ``name``."""
+    return next(c for c in kind.__mro__ if name in c.__dict__)

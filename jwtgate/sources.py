@@ -19,12 +19,16 @@ __all__ = [
     "CookieSource",
     "HeaderSource",
     "MappingView",
+    "Places",
     "QuerySource",
     "RequestView",
     "Source",
     "cookie_values",
     "parse_source",
 ]
+
+#: What a source reads (``Source.reads``): lowercase header names, and whether the query string.
+Places = tuple[tuple[str, ...], bool]
 
 # RFC 7235 token68: what may follow "Bearer " at all. Anything else is a malformed request.
 _TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
@@ -172,6 +176,20 @@ class Source:
         """The raw token in this place, or ``None`` when there is none. Cheap: no validation."""
         raise NotImplementedError
 
+    def reads(self) -> Places | None:
+        """The request's raw parts ``extract`` depends on, or ``None`` (the default): anything.
+
+        ``(header names, query)``: the lowercase names of the headers whose
+        raw values decide what ``extract`` returns (``"cookie"`` for a source
+        reading cookies), and whether the query string does too. The
+        adapters then remember what they built for equal raw values, as they
+        do for jwtgate's own sources, instead of asking the gate on every
+        request. Declare it only when ``extract`` reads nothing else; a
+        subclass that overrides ``extract`` must declare it again, else its
+        source counts as reading anything.
+        """
+        return None
+
     def check(self, token: str) -> None:
         """Refuse a token whose characters can't be a compact JWS, before any decoding.
 
@@ -218,6 +236,9 @@ class BearerSource(Source):
 
     def __init__(self) -> None:
         self.spec = "bearer"
+
+    def reads(self) -> Places:
+        return ("authorization",), False
 
     def extract(self, view: RequestView) -> str | None:
         value = _joined(view.header_values("authorization"))
@@ -285,6 +306,9 @@ class CookieSource(Source):
         self.name = name
         self.spec = f"cookie:{name}"
 
+    def reads(self) -> Places:
+        return ("cookie",), False
+
     def extract(self, view: RequestView) -> str | None:
         return _one(view.cookie_values(self.name), f"{self.name} cookie")
 
@@ -302,6 +326,9 @@ class HeaderSource(Source):
         self.header = name.lower()
         self.prefix = prefix
         self.spec = f"header:{name}"
+
+    def reads(self) -> Places:
+        return (self.header,), False
 
     def extract(self, view: RequestView) -> str | None:
         value = _joined(view.header_values(self.header))
@@ -333,6 +360,9 @@ class QuerySource(Source):
         _check_name(name, "query")
         self.name = name
         self.spec = f"query:{name}"
+
+    def reads(self) -> Places:
+        return (), True
 
     def extract(self, view: RequestView) -> str | None:
         return _one(view.query_values(self.name), f"{self.name} query parameter")

@@ -152,16 +152,31 @@ def test_cache_bytes_zero_caches_nothing(rs256: TokenFactory, clock: FrozenClock
 def test_replacing_and_expiring_entries_keep_the_byte_count_exact() -> None:
     cache = ClaimsCache(10, 10_000)
     user = User(subject="u", claims={}, token="t")
-    assert cache.put("a", user, 100.0, 1000, 0)
-    assert cache.put("a", user, 100.0, 3000, 0)  # the same token again: replaced
-    assert cache.bytes == 3000
-    assert cache.put("b", user, 10.0, 2000, 0)
+    assert cache.put("a", user, 100.0, 1024, 0)
+    assert cache.put("a", user, 100.0, 3072, 0)  # the same token again: replaced
+    assert cache.bytes == 3072
+    assert cache.put("b", user, 10.0, 2048, 0)
     assert cache.get("b", 20.0) is None  # expired: removed
-    assert cache.bytes == 3000
-    assert cache.put("c", user, 100.0, 8000, 0)  # evicts "a" to fit
-    assert (len(cache), cache.bytes) == (1, 8000)
+    assert cache.bytes == 3072
+    assert cache.put("c", user, 100.0, 7936, 0)  # evicts "a" to fit
+    assert (len(cache), cache.bytes) == (1, 7936)
     cache.clear()
     assert cache.bytes == 0
+
+
+def test_entries_share_their_numbers_never_counting_less_nor_living_longer() -> None:
+    cache = ClaimsCache(10, 1_000_000)
+    users = [User(subject=f"u{n}", claims={}, token=f"t{n}") for n in range(2)]
+    for n, user in enumerate(users):
+        assert cache.put(user.token, user, 1_800_000_100.7 + n / 10, 5_000 + n, 0)
+    first, second = (cache.lookup(user.token) for user in users)
+    assert first is not None
+    assert second is not None
+    assert first[1] == 1_800_000_100  # down to the second
+    assert first[1] is second[1]
+    assert first[2] == 5_056  # up to 64 bytes
+    assert first[2] is second[2]
+    assert cache.bytes == 2 * 5_056
 
 
 def test_the_memo_keeps_within_the_gates_budget_and_only_users_the_gate_holds(
@@ -282,3 +297,17 @@ def test_adapters_reach_no_private_field_behind_the_cache_hit_check(module: str)
         and ast.unparse(node.value).endswith("gate")
     ]
     assert reached == []
+
+
+def test_the_shared_numbers_stay_few(monkeypatch: pytest.MonkeyPatch) -> None:
+    import jwtgate.cache as cache_module
+
+    numbers: dict[int, int] = {}
+    monkeypatch.setattr(cache_module, "_NUMBERS", numbers)
+    monkeypatch.setattr(cache_module, "_kept", numbers.get)
+    monkeypatch.setattr(cache_module, "_NUMBERS_SIZE", 3)
+    cache = ClaimsCache(100, 1_000_000)
+    user = User(subject="u", claims={}, token="t")
+    for n in range(10):
+        cache.put(f"t{n}", user, 1_000.0 + n, 64 * (n + 1), 0)
+    assert len(numbers) <= 3

@@ -85,3 +85,35 @@ def test_arrays_become_tuples_and_objects_read_only():
     assert parsed.claims["r"] == ((1,), {"x": (2,)})
     with pytest.raises(TypeError):
         parsed.claims["r"][1]["x"] = 3
+
+
+def test_the_fast_and_the_slow_parsers_agree(monkeypatch):
+    """Every token the strict fast path refuses, the plain algorithm refuses alike."""
+    import jwtgate.jws as jws
+
+    good = f"{HEADER}.{PAYLOAD}.{SIG}"
+    for token in (good, f"{HEADER}.{PAYLOAD}.{SIG[:-1]}x", f"{HEADER}.{PAYLOAD}!.{SIG}"):
+        try:
+            fast = jws.parse_parts(token, 32)
+        except InvalidToken as exc:
+            with pytest.raises(InvalidToken, match=str(exc.description)):
+                jws._parse_slowly(token, 32)
+        else:
+            assert jws._parse_slowly(token, 32) == fast
+
+
+def test_claim_keys_are_shared_within_a_bounded_memo(monkeypatch):
+    import jwtgate.jws as jws
+
+    monkeypatch.setattr(jws, "_KEYS", {})
+    monkeypatch.setattr(jws, "_known", jws._KEYS.get)
+    monkeypatch.setattr(jws, "_KEYS_SIZE", 4)
+    first = parse(t(p='{"email":"a"}')).claims
+    second = parse(t(p='{"email":"b"}')).claims
+    (key_one,), (key_two,) = first, second
+    assert key_one is key_two  # one string for every user's "email"
+    long_key = "k" * (jws._KEY_LENGTH + 1)
+    parse(t(p=f'{{"{long_key}":1}}'))
+    assert long_key not in jws._KEYS  # long keys are not kept
+    parse(t(p='{"a":1,"b":2,"c":3,"d":4,"e":5}'))
+    assert len(jws._KEYS) <= 4

@@ -11,7 +11,16 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 from jwtgate import Gate
 from jwtgate.asgi import GateMiddleware as ASGIGateMiddleware
 from jwtgate.memo import TAIL, CredentialMemo, credential_places
-from jwtgate.sources import BearerSource, RequestView, parse_source
+from jwtgate.presets import ClerkSessionCookie, SupabaseSessionCookie
+from jwtgate.sources import (
+    BearerSource,
+    CookieSource,
+    Places,
+    RequestView,
+    Source,
+    _one,
+    parse_source,
+)
 from jwtgate.wsgi import GateMiddleware as WSGIGateMiddleware
 
 from .asgi_helpers import Recorder, http_scope, run
@@ -81,6 +90,35 @@ def test_a_custom_source_has_no_places():
             return None
 
     assert credential_places([PathToken()]) is None
+
+
+def test_the_providers_cookie_sources_are_keyed_by_the_cookie_header():
+    sources = [ClerkSessionCookie(), SupabaseSessionCookie("sb-ref-auth-token")]
+    assert credential_places(sources) == (("cookie",), False)
+
+
+def test_a_source_is_keyed_by_what_it_declares_and_no_more():
+    class Declared(Source):
+        spec = "custom:declared"
+
+        def reads(self) -> Places:
+            return ("x-session",), False
+
+        def extract(self, view: RequestView) -> str | None:
+            return _one(view.header_values("x-session"), "x-session header")
+
+    class ReadsMore(Declared):  # extract overridden, the declaration not: anything
+        def extract(self, view: RequestView) -> str | None:
+            return super().extract(view) or _one(view.header_values("x-other"), "x-other")
+
+    class Renamed(CookieSource):  # only a name of its own: still a cookie
+        def __init__(self) -> None:
+            super().__init__("renamed")
+
+    assert credential_places([Declared()]) == (("x-session",), False)
+    assert credential_places([ReadsMore()]) is None
+    assert credential_places([Renamed(), Declared()]) == (("cookie", "x-session"), False)
+    assert credential_places([Source()]) is None
 
 
 # --- a forged token that shares the remembered token's tail ---------------------------
@@ -213,3 +251,41 @@ def test_still_valid_is_false_once_the_cache_forgot_the_user(gate, rs256):
     assert not gate.still_valid(other)
     gate.clear_cache()
     assert not gate.still_valid(user)
+
+
+# --- the providers' cookie sources go through the memo too ----------------------------
+
+
+def clerk_cookie(token: str, signed_in_at: int) -> str:
+    return f"__session={token}; __client_uat={signed_in_at}"
+
+
+def test_wsgi_a_clerk_session_is_remembered_by_its_cookie_header(rs256, clock):
+    gate = Gate(issuers=[rs256.issuer_config()], sources=[ClerkSessionCookie()], clock=clock)
+    middleware = WSGIGateMiddleware(wsgi_echo, gate)
+    token = rs256.token(sub="c1")
+    signed_in = int(clock.now) - 60
+    headers = {"Cookie": clerk_cookie(token, signed_in)}
+    assert wsgi_status(middleware, headers)[1]["sub"] == "c1"
+
+    with mock.patch.object(gate, "authenticate", side_effect=AssertionError("asked again")):
+        assert wsgi_status(middleware, headers)[1]["sub"] == "c1"
+    # Signed out since (__client_uat 0): another Cookie header, asked again: anonymous.
+    assert wsgi_status(middleware, {"Cookie": clerk_cookie(token, 0)})[1]["sub"] is None
+    assert wsgi_status(middleware, headers)[1]["sub"] == "c1"
+
+
+def test_asgi_a_supabase_session_is_remembered_by_its_cookie_header(rs256, clock):
+    import base64
+
+    source = SupabaseSessionCookie("sb-ref-auth-token")
+    gate = Gate(issuers=[rs256.issuer_config()], sources=[source], clock=clock)
+    middleware = ASGIGateMiddleware(Recorder(), gate)
+    session = json.dumps({"access_token": rs256.token(sub="s1")}).encode()
+    value = "base64-" + base64.urlsafe_b64encode(session).decode().rstrip("=")
+    cookies = [("Cookie", f"sb-ref-auth-token.0={value[:100]}; sb-ref-auth-token.1={value[100:]}")]
+    assert run(middleware, http_scope(cookies)).json() == {"sub": "s1"}
+
+    with mock.patch.object(gate, "authenticate_async", side_effect=AssertionError("asked")):
+        assert run(middleware, http_scope(cookies)).json() == {"sub": "s1"}
+    assert len(middleware._memo) == 1

@@ -216,3 +216,22 @@ def test_the_shared_anonymous_user_cannot_be_changed():
         anon.roles = frozenset({"admin"})  # type: ignore[misc]
     with pytest.raises(TypeError):
         anon.claims["sub"] = "x"  # type: ignore[index]
+
+
+def test_equal_role_sets_are_shared_and_the_memo_stays_bounded(monkeypatch):
+    import jwtgate.user as user_module
+    from jwtgate.user import roles_reader
+
+    sets: dict = {}
+    monkeypatch.setattr(user_module, "_ROLE_SETS", sets)
+    monkeypatch.setattr(user_module, "_ROLE_SETS_SIZE", 2)
+    read = roles_reader("app_metadata.roles")
+    first = read({"app_metadata": {"roles": ("admin", "editor")}})
+    second = read({"app_metadata": {"roles": ("editor", "admin")}})
+    assert first == {"admin", "editor"}
+    assert second is first
+    for n in range(5):
+        read({"app_metadata": {"roles": (f"r{n}",)}})
+    assert len(sets) <= 2
+    assert read({"app_metadata": "not an object"}) == frozenset()
+    assert read({}) == frozenset()

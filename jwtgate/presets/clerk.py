@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..issuer import Issuer
-from ..sources import CookieSource, RequestView, Source, _one
+from ..sources import CookieSource, Places, RequestView, Source, _one
 from ._common import Unchecked, checked_values, https_url, key_location
 
 if TYPE_CHECKING:
@@ -70,6 +70,10 @@ class ClerkSessionCookie(CookieSource):
         # The unverified iat of recent tokens: a repeated request decodes nothing.
         self._issued: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    def reads(self) -> Places:
+        """Its ``__session`` and ``__client_uat`` are both in the ``Cookie`` header."""
+        return ("cookie",), False
 
     def extract(self, view: RequestView) -> str | None:
         token = _one(view.cookie_values(self.name), f"{self.name} cookie")

@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..errors import ConfigurationError, InvalidToken
 from ..issuer import Issuer
-from ..sources import CookieSource, RequestView, Source, _one
+from ..sources import CookieSource, Places, RequestView, Source, _one
 from ..user import RolesClaim
 from ._common import https_url, key_location
 
@@ -68,6 +68,10 @@ class SupabaseSessionCookie(CookieSource):
         super().__init__(name)
         self._memo: dict[str, str] = {}
         self._lock = threading.Lock()
+
+    def reads(self) -> Places:
+        """Every chunk is in the ``Cookie`` header."""
+        return ("cookie",), False
 
     def extract(self, view: RequestView) -> str | None:
         value = _one(view.cookie_values(self.name), f"{self.name} cookie")
