@@ -167,6 +167,40 @@ def bench_misses(rounds: int, count: int) -> None:
         )
 
 
+def bench_full_cache(rounds: int, count: int) -> None:
+    """A miss in a busy server's steady state: the cache is full, so every miss evicts."""
+    size = 10_000  # the gate's default cache_size
+    print(
+        f"\na miss with the cache full ({size:,} tokens, each miss evicting the oldest) "
+        "against one with the cache nearly empty, HS256\n"
+    )
+    tokens = TokenFactory("HS256", clock=lambda: NOW)
+    issuer = tokens.issuer_config()
+    full = Gate(issuers=[issuer], clock=lambda: NOW, cache_size=size)
+    # Filled, then churned as long again: the steady state of a server whose users come and go.
+    for token in minted(tokens, 3 * size, "fill"):
+        full.authenticate(headers={"Authorization": f"Bearer {token}"})
+    ratios, at_capacity, empty_misses = [], [], []
+    for round_ in range(rounds + 1):
+        fresh = minted(tokens, count, f"full{round_}")
+        again = minted(tokens, count, f"empty{round_}")
+        empty = Gate(issuers=[issuer], clock=lambda: NOW, cache_size=size)
+        took_full = cpu_per_call([authenticate(full, t) for t in fresh])
+        took_empty = cpu_per_call([authenticate(empty, t) for t in again])
+        if round_ == 0:
+            continue
+        at_capacity.append(took_full)
+        empty_misses.append(took_empty)
+        ratios.append(took_full / took_empty)
+    assert len(full._cache) == size  # the benchmark measured what it says
+    print(f"{'cache':<24}{'miss µs':>9}")
+    print(f"{'nearly empty':<24}{statistics.median(empty_misses) * 1e6:>9.1f}")
+    print(
+        f"{'full, evicting':<24}{statistics.median(at_capacity) * 1e6:>9.1f}"
+        f"   ({statistics.median(ratios):.2f}× the miss in a nearly empty cache)"
+    )
+
+
 def refusal_cases(tokens: TokenFactory, fresh: list[str]) -> dict[str, list[str]]:
     """Tokens refused without a signature check, made beside the round's fresh tokens.
 
@@ -303,6 +337,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"jwtgate cache-miss benchmark · Python {sys.version.split()[0]} · PyJWT {jwt.__version__}"
     )
     bench_misses(rounds, count)
+    bench_full_cache(rounds, count)
     bench_pieces(rounds)
     bench_refusals(rounds, count)
 

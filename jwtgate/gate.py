@@ -402,6 +402,7 @@ class Gate:
         noted: Issuer | None = None  # the issuer a refusal is reported under
         parsed = False
         claims: Mapping[str, Any] | None = None
+        dated: Mapping[str, Any] | None = None  # the claims, once their checks have begun
         kid: str | None = None
         alg = ""
         candidates: Sequence[VerificationKey] | None = None
@@ -436,6 +437,8 @@ class Gate:
             if not candidates and not refreshed and issuer.keys.needs_refresh(kid):
                 raise _NeedsRefresh(issuer.keys)
             issuer.check_signature(signing_input, signature, alg, candidates)
+            # Only from here on can a refusal depend on the time (see jwtgate.refusals).
+            dated = claims
             issuer.check_claims(claims, now)
             user = issuer.make_user(claims, token, source.spec)
         except _NeedsRefresh:
@@ -450,7 +453,7 @@ class Gate:
                 # A token that did not parse was judged with its source's check: the same
                 # text from another source may be refused otherwise (a 400 or a 401).
                 only_for = None if parsed else source.spec
-                self._refusals.remember(token, exc, now, generation, noted, claims, keys, only_for)
+                self._refusals.remember(token, exc, now, generation, noted, dated, keys, only_for)
             raise
         except Exception as exc:
             # Whatever a hostile token makes a dependency raise, the answer is a 401.

@@ -15,8 +15,10 @@ refuses duplicates as it parses.
 from __future__ import annotations
 
 import binascii
+import contextlib
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -49,7 +51,7 @@ _PADDING: Final = (b"", b"", b"==", b"=")
 # Every byte but JSON's structural ones, for bytes.translate to delete (json_marks).
 _NOT_MARKS: Final = bytes(c for c in range(256) if c not in b'{[:,"')
 #: Headers seen before, by their base64url text: parsed and checked once each.
-_HEADERS: dict[str, FrozenDict] = {}
+_HEADERS: OrderedDict[str, FrozenDict] = OrderedDict()
 _HEADERS_SIZE: Final = 256
 _HEADER_TEXT_LIMIT: Final = 512
 
@@ -204,7 +206,8 @@ def _remember_header(segment: str, raw: bytes, header: FrozenDict) -> None:
     """
     if len(segment) <= _HEADER_TEXT_LIMIT and raw.count(b"{") == 1 and b"[" not in raw:
         if len(_HEADERS) >= _HEADERS_SIZE:
-            _HEADERS.pop(next(iter(_HEADERS), ""), None)
+            with contextlib.suppress(KeyError):  # emptied by another thread meanwhile
+                _HEADERS.popitem(last=False)
         _HEADERS[segment] = header
 
 

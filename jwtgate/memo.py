@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
@@ -81,7 +82,8 @@ class CredentialMemo(Generic[EntryT]):
         self.max_bytes = gate.cache_bytes if gate is not None else MEMO_BYTES
         #: The bytes the entries held now are counted for.
         self.bytes = 0
-        self.entries: dict[Any, EntryT] = {}
+        # Ordered for a cheap eviction of the oldest (see jwtgate.cache).
+        self.entries: OrderedDict[Any, EntryT] = OrderedDict()
         self._sizes: dict[Any, int] = {}
         self._lookup = gate.hit_check().lookup if gate is not None else None
         self._lock = threading.Lock()
@@ -103,8 +105,7 @@ class CredentialMemo(Generic[EntryT]):
                 del entries[key]
                 self.bytes -= sizes.pop(key)
             while entries and (len(entries) >= self.maxsize or self.bytes + size > self.max_bytes):
-                oldest = next(iter(entries))
-                del entries[oldest]
+                oldest, _ = entries.popitem(last=False)
                 self.bytes -= sizes.pop(oldest)
             entries[key] = entry
             sizes[key] = size

@@ -15,9 +15,10 @@ What is remembered, and for how long, error class by error class:
   and ``InvalidClaims`` from jwtgate's own checks: they follow from the
   token's text and the gate's configuration, which does not change.
   Remembered for ``REFUSAL_TTL`` seconds (at most the gate's ``cache_ttl``).
-- Anything that depends on the time: ``ExpiredToken``, ``ImmatureToken``, and
-  every other refusal of a token whose claims were read, since which check
-  fails first can change as time passes. The claims' dates (``exp``, ``nbf``,
+- Anything the claims' checks refuse (``ExpiredToken``, ``ImmatureToken``, a
+  wrong audience …): which of those checks fails first can change as time
+  passes. (What is refused before them, from the token's text, its header,
+  its issuer or its signature, does not depend on the time.) The claims' dates (``exp``, ``nbf``,
   ``iat`` and the issuer's ``past_claims``, each with the leeway) cut time
   into spans within which the checks' outcome is fixed; a refusal is
   remembered only within its span. So an ``ImmatureToken`` is forgotten when
@@ -53,6 +54,7 @@ from __future__ import annotations
 import math
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -83,6 +85,8 @@ REFUSALS_SIZE: Final = 1024
 REFUSALS_BYTES: Final = 4 * 1024 * 1024
 #: An entry's own cost beyond its token: the dict slot, the entry tuple, its numbers.
 _ENTRY_OVERHEAD: Final = 300
+_ALWAYS: Final = -math.inf
+_getsizeof = sys.getsizeof
 
 #: The classes remembered; their subclasses are not (they may carry more than a description).
 _REMEMBERED: Final = frozenset(
@@ -114,7 +118,8 @@ class Refusals:
         self.ttl = ttl
         #: The bytes the entries held now are counted for.
         self.bytes = 0
-        self._entries: dict[str, _Entry] = {}
+        # Ordered for a cheap eviction of the oldest (see jwtgate.cache).
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
     def recall(self, token: str, now: float, generation: int, source: str) -> AuthError | None:
@@ -150,7 +155,8 @@ class Refusals:
 
         ``generation`` is the cache's when the verification started, ``issuer``
         the one the refusal is reported under, ``claims`` the token's claims
-        when they were read (their dates bound the span the refusal holds in),
+        when the refusal came from their checks (their dates bound the span the
+        refusal holds in; ``None`` when it was decided before them),
         ``keys`` the key source, kid, alg and keys a signature was checked with
         (none for a kid no key has), ``only_for`` the source the refusal holds
         for, when it depends on it (``None``: any).
@@ -162,10 +168,10 @@ class Refusals:
             or (kind is InvalidSignature) != (keys is not None)
         ):
             return False
-        since, until = -math.inf, now + self.ttl
+        since, until = _ALWAYS, now + self.ttl
         if claims is not None:
             since, until = _span(claims, issuer, now, until)
-        size = _ENTRY_OVERHEAD + sys.getsizeof(token)
+        size = _ENTRY_OVERHEAD + _getsizeof(token)
         if size > self.max_bytes or self.maxsize <= 0:
             return False
         note = error.__dict__.get(ISSUER_NOTE)
@@ -186,7 +192,7 @@ class Refusals:
             if old is not None:
                 self.bytes -= old[8]
             while entries and (len(entries) >= self.maxsize or self.bytes + size > self.max_bytes):
-                self.bytes -= entries.pop(next(iter(entries)))[8]
+                self.bytes -= entries.popitem(last=False)[1][8]
             entries[token] = entry
             self.bytes += size
         return True
