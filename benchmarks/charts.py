@@ -108,19 +108,16 @@ def _pyplot():  # type: ignore[no-untyped-def]
 COLOURS = ("#9e9e9e", "#3f51b5", "#e57373")
 
 
-def draw_http(text: str, target: Path) -> None:
-    plt = _pyplot()
-    rates = http_rows(text)
-    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+def _grouped_bars(ax, rows, values, label) -> None:  # type: ignore[no-untyped-def]
+    """Three bars per row (bare, jwtgate, the alternative), each with ``label(value, row)``."""
     width = 0.26
-    for index, (_, server, apps) in enumerate(HTTP_ROWS):
-        bare = rates[(server, apps[0])]
+    for index, (_, server, apps) in enumerate(rows):
         for offset, (app, colour, name) in enumerate(zip(apps, COLOURS, SERIES, strict=True)):
-            value = rates[(server, app)]
+            value = values[(server, app)]
             x = index + (offset - 1) * width
             ax.bar(x, value, width, color=colour, label=name if index == 0 else None)
             ax.annotate(
-                f"{value / bare:.2f}×",
+                label(value, values[(server, apps[0])]),
                 (x, value),
                 ha="center",
                 va="bottom",
@@ -128,7 +125,13 @@ def draw_http(text: str, target: Path) -> None:
                 xytext=(0, 2),
                 textcoords="offset points",
             )
-    ax.set_xticks(range(len(HTTP_ROWS)), [row[0] for row in HTTP_ROWS])
+    ax.set_xticks(range(len(rows)), [row[0] for row in rows])
+
+
+def draw_http(text: str, target: Path) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    _grouped_bars(ax, HTTP_ROWS, http_rows(text), lambda value, bare: f"{value / bare:.2f}×")
     ax.set_ylabel("requests per second (RS256)")
     ax.set_title("Over HTTP on 127.0.0.1: throughput, and its ratio to no authentication")
     ax.legend(frameon=False, fontsize=8, loc="upper left")
@@ -324,24 +327,8 @@ COLDSTART_ROWS = [
 
 def draw_coldstart(text: str, target: Path) -> None:
     plt = _pyplot()
-    cpu = coldstart_rows(text)
     fig, ax = plt.subplots(figsize=(7.5, 3.0))
-    width = 0.26
-    for index, (_, server, apps) in enumerate(COLDSTART_ROWS):
-        for offset, (app, colour, name) in enumerate(zip(apps, COLOURS, SERIES, strict=True)):
-            value = cpu[(server, app)]
-            x = index + (offset - 1) * width
-            ax.bar(x, value, width, color=colour, label=name if index == 0 else None)
-            ax.annotate(
-                f"{value:.0f}",
-                (x, value),
-                ha="center",
-                va="bottom",
-                fontsize=8,
-                xytext=(0, 2),
-                textcoords="offset points",
-            )
-    ax.set_xticks(range(len(COLDSTART_ROWS)), [row[0] for row in COLDSTART_ROWS])
+    _grouped_bars(ax, COLDSTART_ROWS, coldstart_rows(text), lambda value, _: f"{value:.0f}")
     ax.set_ylabel("server CPU µs per request (RS256)")
     ax.set_title("Cold start over HTTP: every request a new user's first")
     ax.legend(frameon=False, fontsize=8, loc="upper left")

@@ -211,22 +211,13 @@ class User(_UserFields):
         source: str = "",
         expires_at: float | None = None,
     ) -> User:
-        if type(claims) is not FrozenDict:
-            claims = freeze(claims)
+        frozen: FrozenDict = claims if type(claims) is FrozenDict else freeze(claims)
         if type(roles) is not frozenset:
             roles = _role_set(roles)
-        email = claims.get("email")
-        fields = _new_fields(_UserFields)
-        fields.subject = subject
-        fields.claims = claims
-        fields.roles = roles
-        fields.issuer = issuer
-        fields.token = token
-        fields.source = source
-        fields.expires_at = expires_at
-        fields.email = email if isinstance(email, str) else None
-        fields.__class__ = cls
-        return fields  # type: ignore[return-value]
+        user = verified_user(subject, frozen, roles, issuer, token, source, expires_at)
+        if cls is not User:
+            object.__setattr__(user, "__class__", cls)
+        return user
 
     def __setattr__(self, name: str, value: Any) -> NoReturn:
         raise AttributeError(f"User is immutable: {name!r} cannot be set")
