@@ -23,12 +23,12 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeAlias
 
 if TYPE_CHECKING:
     from .user import User
 
-__all__ = ["CacheEntry", "ClaimsCache", "HitCheck"]
+__all__ = ["Bounds", "CacheEntry", "ClaimsCache", "HitCheck", "put_bounded"]
 
 #: What the cache holds per token: the user, its deadline (epoch seconds), its bytes.
 CacheEntry: TypeAlias = "tuple[User, float, int]"
@@ -60,6 +60,37 @@ def _keep(number: int) -> int:
     if len(_NUMBERS) >= _NUMBERS_SIZE:
         _NUMBERS.clear()
     return _NUMBERS.setdefault(number, number)
+
+
+class Bounds(Protocol):
+    """How many entries, and how many of their bytes, a store may hold."""
+
+    maxsize: int
+    max_bytes: int
+
+
+def put_bounded(
+    entries: OrderedDict[str, Any],
+    key: str,
+    entry: tuple[Any, ...],
+    size_at: int,
+    held: int,
+    bounds: Bounds,
+) -> int:
+    """Store ``entry`` under ``key``, the oldest entries evicted first to stay within ``bounds``.
+
+    ``entry[size_at]`` is its bytes; ``held`` is the bytes the entries hold
+    before, and the bytes they hold after are returned. The caller holds its
+    store's lock.
+    """
+    old = entries.pop(key, None)
+    if old is not None:
+        held -= old[size_at]
+    size: int = entry[size_at]
+    while entries and (len(entries) >= bounds.maxsize or held + size > bounds.max_bytes):
+        held -= entries.popitem(last=False)[1][size_at]
+    entries[key] = entry
+    return held + size
 
 
 class ClaimsCache:
@@ -116,14 +147,9 @@ class ClaimsCache:
         with self._lock:
             if generation != self.generation:
                 return False
-            entries = self._entries
-            old = entries.pop(token, None)
-            if old is not None:
-                self.bytes -= old[2]
-            while entries and (len(entries) >= self.maxsize or self.bytes + size > self.max_bytes):
-                self.bytes -= entries.popitem(last=False)[1][2]
-            entries[token] = (user, deadline, size)
-            self.bytes += size
+            self.bytes = put_bounded(
+                self._entries, token, (user, deadline, size), 2, self.bytes, self
+            )
         return True
 
     def clear(self) -> None:

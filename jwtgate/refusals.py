@@ -58,6 +58,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
+from .cache import put_bounded
 from .claim_rules import VARIABLE
 from .errors import (
     AuthError,
@@ -187,14 +188,7 @@ class Refusals:
             size,
         )
         with self._lock:
-            entries = self._entries
-            old = entries.pop(token, None)
-            if old is not None:
-                self.bytes -= old[8]
-            while entries and (len(entries) >= self.maxsize or self.bytes + size > self.max_bytes):
-                self.bytes -= entries.popitem(last=False)[1][8]
-            entries[token] = entry
-            self.bytes += size
+            self.bytes = put_bounded(self._entries, token, entry, 8, self.bytes, self)
         return True
 
     def clear(self) -> None:
