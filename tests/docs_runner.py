@@ -397,7 +397,25 @@ def run(page: Path, workdir: Path) -> None:
         exec(compile(source, str(page), "exec"), namespace)  # noqa: S102
 
 
+def leftover_children() -> list[str]:
+    """The names of this process's child processes still running (read from Linux's /proc)."""
+    mine = str(os.getpid())
+    left = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # it ended meanwhile
+            continue
+        # "pid (name) state ppid …", where the name may hold spaces and parentheses.
+        name_ends = text.rfind(")")
+        state, parent = text[name_ends + 2 :].split()[:2]
+        if parent == mine and state != "Z":
+            left.append(text[text.index("(") + 1 : name_ends])
+    return left
+
+
 if __name__ == "__main__":
+    import atexit
     import traceback
 
     try:
@@ -406,8 +424,14 @@ if __name__ == "__main__":
     except BaseException:
         traceback.print_exc()
         status = 1
+    # What the page registered to clean up (a server process it started) runs now:
+    # os._exit below skips it.
+    atexit._run_exitfuncs()
+    if status == 0 and (left := leftover_children()):
+        print(f"the page left processes running: {', '.join(left)}", file=sys.stderr)
+        status = 1
     sys.stdout.flush()
     sys.stderr.flush()
-    # A page may leave servers it started (a key server for its examples): end the
-    # process here rather than wait at interpreter exit for their threads.
+    # A page may leave server threads it started (a key server for its examples): end
+    # the process here rather than wait at interpreter exit for them.
     os._exit(status)
