@@ -9,7 +9,7 @@ change what the next request with the same token sees.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NoReturn, TypeAlias
+from typing import Any, NoReturn, TypeAlias, cast
 
 __all__ = [
     "AnonymousUser",
@@ -262,17 +262,13 @@ class User(_UserFields):
 
     def with_source(self, source: str) -> User:
         """The same user, found in another source (the cache shares users between sources)."""
-        fields = _new_fields(_UserFields)
-        fields.subject = self.subject
-        fields.claims = self.claims
-        fields.roles = self.roles
-        fields.issuer = self.issuer
-        fields.token = self.token
-        fields.source = source
-        fields.expires_at = self.expires_at
-        fields.email = self.email
-        fields.__class__ = type(self)
-        return fields  # type: ignore[return-value]
+        claims = cast(FrozenDict, self.claims)  # every User's claims are frozen when it is made
+        user = verified_user(
+            self.subject, claims, self.roles, self.issuer, self.token, source, self.expires_at
+        )
+        if type(self) is not User:
+            object.__setattr__(user, "__class__", type(self))
+        return user
 
     def __repr__(self) -> str:
         # Never the token: reprs end up in logs and tracebacks.

@@ -149,6 +149,25 @@ def test_a_user_refuses_every_change_to_its_attributes():
     assert not user.has_roles("admin")
 
 
+def test_a_subclass_of_user_builds_its_own_kind_frozen_and_immutable_alike():
+    class StaffUser(User):
+        __slots__ = ()
+
+    user = StaffUser(subject="u", claims={"email": "u@example.com", "teams": ["a"]}, roles=["x"])
+    assert type(user) is StaffUser
+    assert user.email == "u@example.com"
+    assert user.roles == frozenset({"x"})
+    assert user.claims["teams"] == ("a",)
+    moved = user.with_source("cookie:nf_jwt")
+    assert type(moved) is StaffUser
+    assert moved.source == "cookie:nf_jwt"
+    assert moved.claims is user.claims
+    assert moved.email == user.email
+    for made in (user, moved):
+        with pytest.raises(AttributeError, match="immutable"):
+            made.subject = "admin"
+
+
 def test_roles_accept_any_iterable_of_strings_and_are_stored_as_a_frozenset():
     for given in (
         ["admin", "editor"],
