@@ -108,6 +108,13 @@ def _pyplot():  # type: ignore[no-untyped-def]
 COLOURS = ("#9e9e9e", "#3f51b5", "#e57373")
 
 
+def _save(plt, fig, target: Path) -> None:  # type: ignore[no-untyped-def]
+    """Lay the figure out, write it (no date: the SVG depends on the results alone), close it."""
+    fig.tight_layout()
+    fig.savefig(target, metadata={"Date": None})
+    plt.close(fig)
+
+
 def _grouped_bars(ax, rows, values, label) -> None:  # type: ignore[no-untyped-def]
     """Three bars per row (bare, jwtgate, the alternative), each with ``label(value, row)``."""
     width = 0.26
@@ -135,9 +142,7 @@ def draw_http(text: str, target: Path) -> None:
     ax.set_ylabel("requests per second (RS256)")
     ax.set_title("Over HTTP on 127.0.0.1: throughput, and its ratio to no authentication")
     ax.legend(frameon=False, fontsize=8, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(target, metadata={"Date": None})
-    plt.close(fig)
+    _save(plt, fig, target)
 
 
 def draw_core(text: str, target: Path) -> None:
@@ -170,9 +175,7 @@ def draw_core(text: str, target: Path) -> None:
     ax.set_ylabel("µs per authenticate() (log scale)")
     ax.set_title("The core: a repeated token costs ~2 µs; a new one less than jwt.decode")
     ax.legend(frameon=False, fontsize=8, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(target, metadata={"Date": None})
-    plt.close(fig)
+    _save(plt, fig, target)
 
 
 WSGI_CASES = (
@@ -203,9 +206,7 @@ def draw_wsgi(text: str, target: Path) -> None:
     ax.invert_yaxis()
     ax.set_xlabel("µs added to a bare Flask request (RS256, in process)")
     ax.set_title("Flask: what authentication adds to each request")
-    fig.tight_layout()
-    fig.savefig(target, metadata={"Date": None})
-    plt.close(fig)
+    _save(plt, fig, target)
 
 
 @dataclass(frozen=True)
@@ -259,9 +260,7 @@ def draw_miss(text: str, target: Path) -> None:
     ax.set_ylabel("µs of CPU per token not seen before")
     ax.set_title("A first request against the cryptography it cannot avoid")
     ax.legend(frameon=False, fontsize=8, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(target, metadata={"Date": None})
-    plt.close(fig)
+    _save(plt, fig, target)
 
 
 def preset_bytes(text: str) -> list[tuple[str, float, int]]:
@@ -291,9 +290,7 @@ def draw_memory(text: str, target: Path) -> None:
     ax.set_xlim(0, max(values) * 1.18)
     ax.set_xlabel("bytes per cached token, the token's text included")
     ax.set_title("Memory per cached user, by provider (their own token shapes)")
-    fig.tight_layout()
-    fig.savefig(target, metadata={"Date": None})
-    plt.close(fig)
+    _save(plt, fig, target)
 
 
 def coldstart_rows(text: str) -> dict[tuple[str, str], float]:
@@ -332,9 +329,7 @@ def draw_coldstart(text: str, target: Path) -> None:
     ax.set_ylabel("server CPU µs per request (RS256)")
     ax.set_title("Cold start over HTTP: every request a new user's first")
     ax.legend(frameon=False, fontsize=8, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(target, metadata={"Date": None})
-    plt.close(fig)
+    _save(plt, fig, target)
 
 
 CHARTS = {
