@@ -156,6 +156,17 @@ def test_an_expired_token_is_judged_again_when_the_clock_goes_back(rs256, clock,
     assert gate.authenticate(headers=bearer(token)) is not None
 
 
+def test_a_refusal_before_the_claims_checks_outlives_the_tokens_dates(rs256, clock, parses):
+    # An untrusted issuer is refused whatever the time: its dates do not bound the memory.
+    gate = Gate(issuers=[rs256.issuer_config()], clock=clock)
+    token = rs256.token(iss="https://elsewhere.example/", nbf=clock.now + 20, expires_in=30)
+    first = refused(gate, bearer(token))
+    clock.advance(40)  # past its nbf and its exp
+    again = refused(gate, bearer(token))
+    assert type(first) is type(again) is UntrustedIssuer
+    assert len(parses) == 1
+
+
 def test_a_refusal_is_forgotten_after_its_time(rs256, clock, parses):
     gate = Gate(issuers=[rs256.issuer_config()], clock=clock, cache_ttl=10)
     token = rs256.wrong_signature()
