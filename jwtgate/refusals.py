@@ -9,16 +9,15 @@ its fixed description and the issuer it was reported under, never a claim.
 
 What is remembered, and for how long, error class by error class:
 
-- ``InvalidToken`` (malformed, not JSON, duplicate members, non-finite
-  numbers, nested too deeply, JWE, unsigned, nested, an unsupported header
-  member, an algorithm, key id or type the issuer refuses), ``UntrustedIssuer``
-  and ``InvalidClaims`` from jwtgate's own checks: they follow from the
-  token's text and the gate's configuration, which does not change.
-  Remembered for ``REFUSAL_TTL`` seconds (at most the gate's ``cache_ttl``).
-- Anything the claims' checks refuse (``ExpiredToken``, ``ImmatureToken``, a
-  wrong audience …): which of those checks fails first can change as time
-  passes. (What is refused before them, from the token's text, its header,
-  its issuer or its signature, does not depend on the time.) The claims' dates (``exp``, ``nbf``,
+- What is refused before the claims' checks: ``InvalidToken`` (malformed,
+  not JSON, duplicate members, non-finite numbers, nested too deeply, JWE,
+  unsigned, nested, an unsupported header member, an algorithm, key id or
+  type the issuer refuses) and ``UntrustedIssuer``. It follows from the
+  token's text and the gate's configuration, which does not change, and is
+  remembered for ``REFUSAL_TTL`` seconds (at most the gate's ``cache_ttl``).
+- What the claims' checks refuse (``ExpiredToken``, ``ImmatureToken``,
+  ``InvalidClaims`` such as a wrong audience): which of those checks fails
+  first can change as time passes. The claims' dates (``exp``, ``nbf``,
   ``iat`` and the issuer's ``past_claims``, each with the leeway) cut time
   into spans within which the checks' outcome is fixed; a refusal is
   remembered only within its span. So an ``ImmatureToken`` is forgotten when
