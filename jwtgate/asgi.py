@@ -42,6 +42,7 @@ __all__ = [
     "Send",
     "close_reason",
     "error_response_headers",
+    "is_preflight",
 ]
 
 Scope = MutableMapping[str, Any]
@@ -249,7 +250,7 @@ class GateMiddleware:
         # remembers for these credential values, while the gate vouches for it.
         entry: _Entry | None = None
         raw: Any = UNKEYABLE
-        if kind == "http" and scope["method"] == "OPTIONS" and _is_preflight(scope):
+        if kind == "http" and scope["method"] == "OPTIONS" and is_preflight(scope):
             entry = _PREFLIGHT
         else:
             wanted = self._wanted
@@ -572,9 +573,11 @@ def _unsafe_with_cookie(scope: Scope, user: User) -> bool:
     return scope["type"] == "http" and applies_to(scope["method"], user.source)
 
 
-def _is_preflight(scope: Scope) -> bool:
+def is_preflight(scope: Scope) -> bool:
     """A CORS preflight: ``OPTIONS`` with ``Access-Control-Request-Method`` (no credentials)."""
-    return any(name == b"access-control-request-method" for name, _ in scope["headers"])
+    return scope.get("method") == "OPTIONS" and any(
+        name == b"access-control-request-method" for name, _ in scope["headers"]
+    )
 
 
 def _key_plan(gate: Gate) -> tuple[bytes | None, Callable[[Scope], Any] | None]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 from urllib.parse import quote
 
-from .asgi import WS_POLICY_VIOLATION, ASGIApp, Message, Receive, Scope, Send
+from .asgi import WS_POLICY_VIOLATION, ASGIApp, Message, Receive, Scope, Send, is_preflight
 from .errors import AuthError
 from .rules import Decision, RuleTable, answer, is_navigation
 from .rules_observe import decision_report
@@ -44,6 +44,9 @@ class RulesApp:
         self._report = decision_report(reporter, table)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if is_preflight(scope):  # the app's CORS layer answers it
+            await self.app(scope, receive, send)
+            return
         root = scope.get("root_path", "")
         path: str = scope.get("path", "/") or "/"
         if root and path.startswith(root) and path != root:
@@ -56,7 +59,7 @@ class RulesApp:
             user.roles if user is not None else frozenset(),
             scope.get("query_string", b"").decode("latin-1"),
         )
-        if decision is None or _is_preflight(scope):
+        if decision is None:
             await self.app(scope, receive, send)
             return
         report = self._report
@@ -120,14 +123,6 @@ class _Headers:
                 text: str = value.decode("latin-1")
                 return text
         return None
-
-
-def _is_preflight(scope: Scope) -> bool:
-    return (
-        scope["type"] == "http"
-        and scope.get("method") == "OPTIONS"
-        and any(name == b"access-control-request-method" for name, _ in scope.get("headers", ()))
-    )
 
 
 def _rewrite(scope: Scope, decision: Decision, root: str) -> None:
