@@ -511,11 +511,7 @@ class GateMiddleware:
         """When ``user``'s token stops being accepted (``exp`` plus its issuer's leeway)."""
         if user is None or user.expires_at is None:
             return None
-        leeway = next(
-            (i.leeway for i in self.gate.issuers if i.issuer is None or i.issuer == user.issuer),
-            0,
-        )
-        return float(user.expires_at) + leeway
+        return float(user.expires_at) + self.gate.leeway_for(user)
 
     async def _deny(self, scope: Scope, send: Send, error: AuthError) -> None:
         """Refuse a websocket handshake: an HTTP response if the server allows, else 1008."""

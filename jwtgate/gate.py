@@ -484,6 +484,17 @@ class Gate:
             raise UntrustedIssuer()
         return issuer
 
+    def leeway_for(self, user: User) -> float:
+        """The clock leeway of the issuer that accepted ``user``'s token (0 if none is found).
+
+        Found as the token's ``iss`` was routed (``issuer_aliases`` included): a
+        user's ``issuer`` is its token's ``iss``, ``None`` when it had none.
+        """
+        issuer = self._any_issuer
+        if issuer is None:
+            issuer = self._no_iss_issuer if user.issuer is None else self._by_iss.get(user.issuer)
+        return issuer.leeway if issuer is not None else 0
+
     def __repr__(self) -> str:
         return f"Gate(issuers={self.issuers!r}, sources={[s.spec for s in self.sources]!r})"
 

@@ -899,6 +899,24 @@ def test_the_expiry_counts_the_issuers_leeway(tokens, clock):
     assert middleware._expiry(None) is None
 
 
+def test_the_expiry_counts_the_leeway_of_the_issuer_that_accepted_the_token(clock):
+    # Routed by iss as the gate routes it: an alias of the second issuer, not the first issuer.
+    first = TokenFactory("HS256", issuer="https://first.example/", clock=clock)
+    second = TokenFactory("ES256", issuer="https://second.example/", clock=clock)
+    gate = Gate(
+        issuers=[
+            first.issuer_config(leeway=5),
+            second.issuer_config(leeway=30, issuer_aliases=["https://alias.example/"]),
+        ],
+        clock=clock,
+    )
+    middleware = GateMiddleware(Recorder(), gate, close_expired_websockets=True)
+    user = gate.authenticate(headers=second.headers(iss="https://alias.example/", expires_in=60))
+    assert middleware._expiry(user) == clock() + 60 + 30
+    user = gate.authenticate(headers=first.headers(expires_in=60))
+    assert middleware._expiry(user) == clock() + 60 + 5
+
+
 def test_credentials_shared_between_requests_cannot_be_changed(gate, tokens):
     inner = Recorder()
     run(GateMiddleware(inner, gate), http_scope())
