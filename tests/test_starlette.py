@@ -433,8 +433,6 @@ def test_a_slow_key_fetch_does_not_block_other_requests(tokens):
 
 def test_a_slow_jwks_server_does_not_block_other_requests():
     """The same proof against the real local JWKS server, answering after 1 s."""
-    if not hasattr(TokenFactory, "serve_jwks"):
-        pytest.skip("remote key sets are not on this branch yet")
     tokens = TokenFactory("RS256")
 
     async def scenario(server: Any) -> tuple[float, bool, httpx.Response]:
@@ -533,10 +531,7 @@ def test_the_examples_trust_a_netlify_site_secret_from_the_environment(no_provid
 
 
 def test_the_examples_trust_a_privy_app_from_the_environment(no_provider):
-    from jwtgate import presets
 
-    if not hasattr(presets, "privy"):
-        pytest.skip("the privy preset is not on this branch yet")
     from examples.starlette_app.settings import build_gate
 
     privy_tokens = TokenFactory.privy(app_id="example-app")

@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 import pytest
 
-from jwtgate import presets
 from jwtgate.testing import DEVELOPMENT_SECRET, TokenFactory
 from tests.servers import FLASK_EXAMPLE, Server, exit_of, flask_example
 from tests.tokens import bearer
@@ -271,10 +270,7 @@ def test_a_real_netlify_secret_replaces_the_development_key(tokens):
         assert login.status == 404  # no development logins against a real site
 
 
-@pytest.mark.skipif(
-    not hasattr(presets, "privy"), reason="jwtgate.presets.privy is not in this build yet"
-)
-def test_privy_settings_trust_the_privy_app():  # pragma: no cover - runs once the preset lands
+def test_privy_settings_trust_the_privy_app():
     privy = TokenFactory.privy(app_id="example-app")
     with flask_example(
         PRIVY_APP_ID="example-app", PRIVY_VERIFICATION_KEY=privy.public_pem()
