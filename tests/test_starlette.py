@@ -531,7 +531,6 @@ def test_the_examples_trust_a_netlify_site_secret_from_the_environment(no_provid
 
 
 def test_the_examples_trust_a_privy_app_from_the_environment(no_provider):
-
     from examples.starlette_app.settings import build_gate
 
     privy_tokens = TokenFactory.privy(app_id="example-app")
