@@ -214,10 +214,15 @@ class User(_UserFields):
         frozen: FrozenDict = claims if type(claims) is FrozenDict else freeze(claims)
         if type(roles) is not frozenset:
             roles = _role_set(roles)
-        user = verified_user(subject, frozen, roles, issuer, token, source, expires_at)
-        if cls is not User:
-            object.__setattr__(user, "__class__", cls)
-        return user
+        return verified_user(subject, frozen, roles, issuer, token, source, expires_at, cls)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("__slots__") != ():
+            raise TypeError(
+                f"{cls.__name__}: a subclass of User must declare __slots__ = () "
+                "(a User is immutable: it has no room for attributes of its own)"
+            )
 
     def __setattr__(self, name: str, value: Any) -> NoReturn:
         raise AttributeError(f"User is immutable: {name!r} cannot be set")
@@ -232,7 +237,8 @@ class User(_UserFields):
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return _rebuild, (
+        # Unpickled, the claims are a FrozenDict and the roles a frozenset again.
+        return verified_user, (
             self.subject,
             self.claims,
             self.roles,
@@ -240,6 +246,7 @@ class User(_UserFields):
             self.token,
             self.source,
             self.expires_at,
+            type(self),
         )
 
     @property
@@ -263,12 +270,16 @@ class User(_UserFields):
     def with_source(self, source: str) -> User:
         """The same user, found in another source (the cache shares users between sources)."""
         claims = cast(FrozenDict, self.claims)  # every User's claims are frozen when it is made
-        user = verified_user(
-            self.subject, claims, self.roles, self.issuer, self.token, source, self.expires_at
+        return verified_user(
+            self.subject,
+            claims,
+            self.roles,
+            self.issuer,
+            self.token,
+            source,
+            self.expires_at,
+            type(self),
         )
-        if type(self) is not User:
-            object.__setattr__(user, "__class__", type(self))
-        return user
 
     def __repr__(self) -> str:
         # Never the token: reprs end up in logs and tracebacks.
@@ -288,11 +299,12 @@ def verified_user(
     token: str,
     source: str,
     expires_at: float | None,
+    cls: type[User] = User,
 ) -> User:
     """``User(...)`` from claims and roles already frozen: what the gate's cache miss builds.
 
     The same object as the keyword constructor makes, without its checks and
-    conversions, which cost a third of it.
+    conversions, which cost a third of it; ``cls`` a subclass of ``User``.
     """
     email = claims.get("email")
     fields = _new_fields(_UserFields)
@@ -304,28 +316,8 @@ def verified_user(
     fields.source = source
     fields.expires_at = expires_at
     fields.email = email if isinstance(email, str) else None
-    fields.__class__ = User
+    fields.__class__ = cls
     return fields  # type: ignore[return-value]
-
-
-def _rebuild(
-    subject: str | None,
-    claims: Mapping[str, Any],
-    roles: frozenset[str],
-    issuer: str | None,
-    token: str,
-    source: str,
-    expires_at: float | None,
-) -> User:
-    return User(
-        subject=subject,
-        claims=claims,
-        roles=roles,
-        issuer=issuer,
-        token=token,
-        source=source,
-        expires_at=expires_at,
-    )
 
 
 class AnonymousUser:

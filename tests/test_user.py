@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import pytest
 
@@ -168,6 +169,31 @@ def test_a_subclass_of_user_builds_its_own_kind_frozen_and_immutable_alike():
             made.subject = "admin"
 
 
+def test_a_subclass_of_user_without_empty_slots_is_refused_where_it_is_declared():
+    with pytest.raises(TypeError, match=r"must declare __slots__ = \(\)"):
+
+        class WithDict(User):
+            pass
+
+    with pytest.raises(TypeError, match=r"must declare __slots__ = \(\)"):
+
+        class WithSlot(User):
+            __slots__ = ("team",)
+
+
+def test_a_pickled_subclass_of_user_comes_back_as_its_kind():
+    user = _Staff(subject="u", claims={"teams": ["a"]}, roles=["x"], token="t")
+    back = pickle.loads(pickle.dumps(user))  # noqa: S301 - our own bytes
+    assert type(back) is _Staff
+    assert back.claims == user.claims
+    assert type(back.claims) is FrozenDict
+    assert back.roles == frozenset({"x"})
+
+
+class _Staff(User):
+    __slots__ = ()
+
+
 def test_roles_accept_any_iterable_of_strings_and_are_stored_as_a_frozenset():
     for given in (
         ["admin", "editor"],
@@ -214,7 +240,6 @@ def test_frozen_claims_are_taken_as_they_are():
 
 def test_with_source_copies_pickle_and_deepcopy_keep_the_user_immutable():
     import copy
-    import pickle
 
     user = User(subject="u", claims={"sub": "u", "n": [1]}, roles=["a"], token="t", expires_at=5)
     moved = user.with_source("cookie:nf_jwt")
