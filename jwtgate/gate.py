@@ -373,7 +373,7 @@ class Gate:
 
     def _refused(self, error: AuthError, view: RequestView, user: User | None) -> None:
         """Tell the observer, and explain the refusal at DEBUG (never a token or claim value)."""
-        issuer = error.__dict__.get(_ISSUER_NOTE, "")
+        issuer = error.__dict__.get(ISSUER_NOTE, "")
         if user is not None and self._reporter is not None:
             issuer = self._reporter.name_of(user.issuer)
         if self._reporter is not None:
@@ -499,8 +499,6 @@ class Gate:
         return f"Gate(issuers={self.issuers!r}, sources={[s.spec for s in self.sources]!r})"
 
 
-# Where _verify notes, on a refusal, the name of the issuer the token claimed.
-_ISSUER_NOTE = ISSUER_NOTE
 # The built-in token checks, which the parser's own checks imply (see _verify).
 _PLAIN_CHECKS = (Source.check, BearerSource.check)
 

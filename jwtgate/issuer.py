@@ -9,7 +9,7 @@ first request.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .algorithms import SUPPORTED, family_of, verifier
 from .claim_rules import VARIABLE, ClaimRule, check_claim_rules, claim_rules
@@ -396,6 +396,8 @@ class Issuer:
                 refusal = InvalidClaims("The token's claims could not be read")
                 refusal.__dict__[VARIABLE] = True  # the application's code: never remembered
                 raise refusal from None
+        iss = claims.get("iss")
+        issuer = iss if isinstance(iss, str) else self.issuer
         if type(claims) is FrozenDict:  # as parsed (a hook may return any mapping)
             # Every user's claims hold the issuer's own iss and aud strings, not copies.
             for name in _SHARED_CLAIMS:
@@ -403,9 +405,6 @@ class Issuer:
                 shared = self._names.get(value) if value.__class__ is str else None
                 if shared is not None:
                     dict.__setitem__(claims, name, shared)
-        iss = claims.get("iss")
-        issuer = iss if isinstance(iss, str) else self.issuer
-        if type(claims) is FrozenDict:
             roles = self._roles_of(claims)
             return verified_user(
                 claims.get("sub"), claims, roles, issuer, token, source, claims.get("exp")
@@ -437,18 +436,25 @@ def _in_range(value: Any) -> bool:
     return value.__class__ in _NUMBER and 0 <= value <= MAX_NUMERIC_DATE
 
 
+def is_numeric_date(value: Any) -> TypeGuard[int | float]:
+    """A date this library can compare: an int or float (not a bool) in [0, MAX_NUMERIC_DATE].
+
+    Also false for NaN and infinities; a huge int is never converted to a float.
+    """
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and 0 <= value <= MAX_NUMERIC_DATE
+    )
+
+
 def _check_dates(claims: Mapping[str, Any], names: Iterable[str]) -> None:
     """Refuse a present date claim that is not a NumericDate this library can compare."""
     for claim in names:
         value = claims.get(claim)
         if value is None and claim not in claims:
             continue
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            # Also refuses NaN and infinities, and never converts a huge int to float.
-            or not 0 <= value <= MAX_NUMERIC_DATE
-        ):
+        if not is_numeric_date(value):
             raise InvalidClaims(f"The token's {claim} claim is not a valid date")
 
 

@@ -286,5 +286,5 @@ def parse_claims(
 def parse(token: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> ParsedToken:
     """``parse_jws``, and the payload parsed as a JSON object: a JWT's claims set."""
     header, payload, signing_input, signature = parse_parts(token, max_depth)
-    claims = _json_object(payload, "payload", max_depth)
+    claims = parse_claims(payload, max_depth=max_depth)
     return ParsedToken(header, payload, signing_input, signature, claims)

@@ -69,7 +69,7 @@ from .errors import (
     InvalidToken,
     UntrustedIssuer,
 )
-from .issuer import MAX_NUMERIC_DATE
+from .issuer import is_numeric_date
 
 if TYPE_CHECKING:
     from .issuer import Issuer
@@ -229,11 +229,7 @@ def _span(
     names: Sequence[str] = ("nbf", "iat", *(issuer.past_claims if issuer is not None else ()))
     moments = [(claims.get("exp"), leeway)] + [(claims.get(name), -leeway) for name in names]
     for value, shift in moments:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not 0 <= value <= MAX_NUMERIC_DATE
-        ):
+        if not is_numeric_date(value):
             continue
         moment = value + shift
         if moment <= now:
