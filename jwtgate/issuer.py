@@ -232,7 +232,7 @@ class Issuer:
     ) -> KeySource:
         """The secret for the HS* algorithms, the other source for the public-key ones."""
         from .mixed_keys import MixedKeys
-        from .remote import RemoteKeys, discovery_url
+        from .remote import remote_key_source
 
         hmac = frozenset(a for a in self.algorithms if family_of(a) == "HMAC")
         public = self.algorithms - hmac
@@ -244,20 +244,8 @@ class Issuer:
         secret_keys = StaticKeys([load_secret(secret, hmac)])
         if key is not None:
             return MixedKeys(secret_keys, StaticKeys(load_keys(key, public)))
-        if discovery is True:
-            if self.issuer is None:
-                raise ConfigurationError("discovery: needs the issuer, whose URL it starts from")
-            discovery = discovery_url(self.issuer)
-        if discovery is not False and (not isinstance(discovery, str) or not discovery):
-            raise ConfigurationError(
-                "discovery: must be True or the URL of the OpenID configuration"
-            )
-        remote_keys = RemoteKeys(
-            jwks_url,
-            discovery=discovery if isinstance(discovery, str) else None,
-            expected_issuer=self.issuer,
-            algorithms=public,
-            options=remote,
+        remote_keys = remote_key_source(
+            self, jwks_url=jwks_url, discovery=discovery, options=remote, algorithms=public
         )
         return MixedKeys(secret_keys, remote_keys)
 

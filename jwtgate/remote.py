@@ -472,8 +472,12 @@ def remote_key_source(
     jwks_url: str | None,
     discovery: bool | str,
     options: RemoteOptions | None = None,
+    algorithms: frozenset[str] | None = None,
 ) -> KeySource:
-    """The key source for ``Issuer(jwks_url=...)`` or ``Issuer(discovery=...)``."""
+    """The key source for ``Issuer(jwks_url=...)`` or ``Issuer(discovery=...)``.
+
+    ``algorithms`` are the ones its keys may serve (default: the issuer's).
+    """
     if discovery is True:
         if issuer.issuer is None:
             raise ConfigurationError("discovery: needs the issuer, whose URL it starts from")
@@ -484,6 +488,6 @@ def remote_key_source(
         jwks_url,
         discovery=discovery if isinstance(discovery, str) else None,
         expected_issuer=issuer.issuer,
-        algorithms=issuer.algorithms,
+        algorithms=issuer.algorithms if algorithms is None else algorithms,
         options=options,
     )
