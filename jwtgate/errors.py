@@ -12,7 +12,7 @@ turning it into a 500 before any middleware can see it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from werkzeug.exceptions import HTTPException
@@ -225,3 +225,32 @@ class RevocationUnavailable(AuthError):
 
     def response_headers(self) -> list[tuple[str, str]]:
         return [*super().response_headers(), ("Retry-After", str(self.retry_after))]
+
+
+class RenamedParameters:
+    """Re-raise a ``ConfigurationError`` in the caller's words: its parameters renamed.
+
+    The core's messages start with the parameters at fault (``"secret: …"``,
+    ``"secret, key: …"``); a preset's caller or a reader of settings never
+    passed those, so they are replaced by the argument, setting or flag that
+    supplied them, when every one of them has a new name.
+    """
+
+    __slots__ = ("_names",)
+
+    def __init__(self, names: Mapping[str, str]) -> None:
+        self._names = names
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: Any
+    ) -> None:
+        if not isinstance(error, ConfigurationError):
+            return
+        head, sep, rest = str(error).partition(": ")
+        parameters = [part.strip() for part in head.split(",")]
+        if sep and all(part in self._names for part in parameters):
+            named = dict.fromkeys(self._names[part] for part in parameters)
+            raise ConfigurationError(f"{', '.join(named)}: {rest}") from None

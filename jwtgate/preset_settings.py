@@ -109,7 +109,6 @@ PRESET_SETTINGS: tuple[PresetSettings, ...] = (
                 configures=False,
             ),
         ),
-        aliases={"secret": "JWTGATE_NETLIFY_JWT_SECRET"},
     ),
     PresetSettings(
         "privy",

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .csrf import CSRFPolicy
-from .errors import ConfigurationError
+from .errors import ConfigurationError, RenamedParameters
 from .gate import Gate
 from .issuer import Issuer
 from .preset_settings import PRESET_SETTINGS, UNCHECKED_VALUE, Field, PresetSettings
@@ -336,8 +336,8 @@ class Settings:
     def _issuer_names(self) -> list[str]:
         return [self.name(key) for key in self.configured()]
 
-    def _renaming(self, parameters: Mapping[str, str]) -> _Renaming:
-        return _Renaming({param: self.name(key) for param, key in parameters.items()})
+    def _renaming(self, parameters: Mapping[str, str]) -> RenamedParameters:
+        return RenamedParameters({param: self.name(key) for param, key in parameters.items()})
 
     def _preset(self, preset: PresetSettings) -> Issuer | None:
         """The preset's issuer when any of its settings configures it, else ``None``."""
@@ -493,31 +493,3 @@ def _given(**arguments: Any) -> dict[str, Any]:
 def _one_or_all(values: list[str] | None) -> str | list[str] | None:
     """A roles claim: one path as a string, several as a list."""
     return values[0] if values is not None and len(values) == 1 else values
-
-
-class _Renaming:
-    """Re-raise a ``ConfigurationError`` naming the settings behind the parameters it names.
-
-    The core's messages start with the parameters at fault (``"secret: …"``,
-    ``"secret, key: …"``); a reader of settings never passed those, so they
-    are replaced by the settings (or flags) that supplied them.
-    """
-
-    __slots__ = ("_names",)
-
-    def __init__(self, names: Mapping[str, str]) -> None:
-        self._names = names
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, _: Any
-    ) -> None:
-        if not isinstance(error, ConfigurationError):
-            return
-        head, sep, rest = str(error).partition(": ")
-        parameters = [part.strip() for part in head.split(",")]
-        if sep and all(part in self._names for part in parameters):
-            named = dict.fromkeys(self._names[part] for part in parameters)
-            raise ConfigurationError(f"{', '.join(named)}: {rest}") from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, RenamedParameters
 from ..issuer import Issuer
 from ._common import required_text
 
@@ -29,7 +29,8 @@ def netlify(*, jwt_secret: str | bytes | None, identity_url: str | None = None) 
         jwt_secret = required_text("jwt_secret", jwt_secret, what)
     elif not jwt_secret:
         raise ConfigurationError(f"jwt_secret: is empty; give {what}")
-    try:
+    # The issuer speaks of secret=; the preset's caller passed jwt_secret=.
+    with RenamedParameters({"secret": "jwt_secret"}):
         return Issuer(
             None,
             algorithms=["HS256"],
@@ -40,6 +41,3 @@ def netlify(*, jwt_secret: str | bytes | None, identity_url: str | None = None) 
             sources=("cookie:nf_jwt", "bearer"),
             metadata={"identity_url": identity_url} if identity_url else None,
         )
-    except ConfigurationError as exc:
-        # The issuer speaks of secret=; the preset's caller passed jwt_secret=.
-        raise ConfigurationError(str(exc).replace("secret:", "jwt_secret:", 1)) from None

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from ..errors import ConfigurationError, InvalidToken
+from ..errors import ConfigurationError, InvalidToken, RenamedParameters
 from ..issuer import Issuer
 from ..sources import CookieSource, Places, RequestView, Source, _one
 from ..user import RolesClaim
@@ -131,7 +131,8 @@ def supabase(
                 "jwt_secret: is empty; give the legacy JWT secret (Settings → JWT Keys), or None"
             )
         algorithms.insert(0, "HS256")
-    try:
+    # The issuer speaks of secret=; the preset's caller passed jwt_secret=.
+    with RenamedParameters({"secret": "jwt_secret"}):
         return Issuer(
             issuer,
             algorithms=algorithms,
@@ -144,6 +145,3 @@ def supabase(
             metadata={"project_url": base, "storage_key": storage_key},
             **key_location(f"{issuer}/.well-known/jwks.json", jwks_url, remote),
         )
-    except ConfigurationError as exc:
-        # The issuer speaks of secret=; the preset's caller passed jwt_secret=.
-        raise ConfigurationError(str(exc).replace("secret:", "jwt_secret:", 1)) from None
