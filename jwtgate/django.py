@@ -299,9 +299,10 @@ class GateMiddleware:
         if self.is_async:
             return self.__acall__(request)
         view = DjangoView(request)
+        preflight = is_preflight(request.META)
         try:
-            user = None if is_preflight(request.META) else self.gate.authenticate(view)
-            auth: RequestAuth | HttpResponse = self._auth(request, view, user)
+            user = None if preflight else self.gate.authenticate(view)
+            auth: RequestAuth | HttpResponse = self._auth(request, user, preflight)
         except AuthError as error:
             auth = self._refused(request, view, error)
         if isinstance(auth, HttpResponse):
@@ -318,9 +319,10 @@ class GateMiddleware:
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         view = DjangoView(request)
+        preflight = is_preflight(request.META)
         try:
-            user = None if is_preflight(request.META) else await self.gate.authenticate_async(view)
-            auth: RequestAuth | HttpResponse = self._auth(request, view, user)
+            user = None if preflight else await self.gate.authenticate_async(view)
+            auth: RequestAuth | HttpResponse = self._auth(request, user, preflight)
         except AuthError as error:
             auth = self._refused(request, view, error)
         if isinstance(auth, HttpResponse):
@@ -343,8 +345,8 @@ class GateMiddleware:
 
     # --- internals -------------------------------------------------------------------
 
-    def _auth(self, request: HttpRequest, view: DjangoView, user: User | None) -> RequestAuth:
-        if is_preflight(request.META):
+    def _auth(self, request: HttpRequest, user: User | None, preflight: bool) -> RequestAuth:
+        if preflight:
             # Anonymous, its token unread, as in every adapter: the decorators refuse it
             # like any anonymous request; the project's CORS layer answers it.
             auth = PREFLIGHT_AUTH

@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from .context import RequestAuth
 from .rules import Decision, RuleTable, answer, is_navigation
 from .rules_observe import decision_report
-from .wsgi import _environ_key, is_preflight
+from .wsgi import _environ_key
 
 if TYPE_CHECKING:
     from django.http.response import HttpResponseBase
@@ -46,7 +46,7 @@ class DjangoRules:
         A rewrite, and the page of an answer, are applied to ``request`` here.
         """
         meta = request.META
-        if is_preflight(meta):
+        if auth.preflight:  # the project's CORS layer answers it
             return None
         decision = self.table.decide(
             request.path_info or "/", auth.user.roles, meta.get("QUERY_STRING", "")
