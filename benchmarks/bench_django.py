@@ -31,6 +31,7 @@ from typing import Any
 
 import django
 import jwt
+from _common import paired_ratio, spread  # benchmarks/ is on sys.path when a script here runs
 from django.conf import settings
 from werkzeug.test import EnvironBuilder
 
@@ -255,10 +256,9 @@ def main() -> None:
         bare = cases[-2 if case.name.startswith("(alone)") else 0].times
         median = statistics.median(case.times)
         delta = statistics.median(t - b for t, b in zip(case.times, bare, strict=True))
-        ratio = statistics.median(t / b for t, b in zip(case.times, bare, strict=True))
-        spread = f"{min(case.times) / median - 1:+.0%}/{max(case.times) / median - 1:+.0%}"
+        ratio = paired_ratio(case.times, bare)
         row = f"{case.name:<52} {median * 1e6:>10.2f} {delta * 1e6:>+13.2f} {ratio:>7.3f}"
-        print(f"{row} {spread:>13}")
+        print(f"{row} {spread(case.times):>13}")
     sys.stdout.flush()
 
 

@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import jwt
+from _common import spread
 from bench_core import realistic_claims
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
@@ -157,13 +158,10 @@ def bench_misses(rounds: int, count: int) -> None:
             floors.append(floor)
             decodes.append(decode)
             ratios.append(miss / floor)
-        ratio = statistics.median(ratios)
-        mid = statistics.median(ratios)
         print(
             f"{algorithm:<7}{len(fresh[0]):>7}{statistics.median(misses) * 1e6:>9.1f}"
             f"{statistics.median(floors) * 1e6:>9.1f}{statistics.median(decodes) * 1e6:>12.1f}"
-            f"{ratio:>11.2f}×{target:>7.1f}×"
-            f"  {min(ratios) / mid - 1:+.0%}/{max(ratios) / mid - 1:+.0%}"
+            f"{statistics.median(ratios):>11.2f}×{target:>7.1f}×  {spread(ratios)}"
         )
 
 

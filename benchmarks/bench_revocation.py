@@ -23,7 +23,6 @@ import multiprocessing
 import os
 import platform
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -33,6 +32,8 @@ import threading
 import time
 from multiprocessing.connection import Connection
 from typing import Any
+
+from _common import free_port, stop  # benchmarks/ is on sys.path when a script here runs
 
 from jwtgate.revocation import RedisRevocations
 from jwtgate.testing import TokenFactory
@@ -88,9 +89,7 @@ def start_redis(directory: str) -> tuple[subprocess.Popen[bytes], int]:
     binary = shutil.which("redis-server")
     if binary is None:
         raise SystemExit("redis-server is not installed (apt-get install redis-server)")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", directory],
         stdout=subprocess.DEVNULL,
@@ -167,8 +166,7 @@ def main() -> None:
             process.join(timeout=10)
             if process.is_alive():
                 process.kill()
-        os.killpg(redis.pid, signal.SIGTERM)
-        redis.wait(timeout=10)
+        stop(redis)
         shutil.rmtree(directory, ignore_errors=True)
 
     def ms(seconds: float) -> str:

@@ -30,13 +30,10 @@ from jwtgate.refusals import REFUSALS_SIZE, Refusals
 from jwtgate.remote import RemoteOptions
 from jwtgate.revocation import MemoryRevocations
 from jwtgate.testing import TokenFactory
+from tests.tokens import bearer
 
 from .conftest import FrozenClock
 from .test_observe import Events
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
