@@ -33,6 +33,10 @@ FLAGS = {
     "secret": "--secret",
     "verification_key": "--key",
     "app_id": "--audience",
+    # jwtgate revoke's store
+    "url": "--redis",
+    "prefix": "--prefix",
+    "max_token_lifetime": "--max-token-lifetime",
 }
 _NAME = r"[a-z_]+"
 _LEADING = re.compile(rf"^(?P<names>{_NAME}(?:, {_NAME})*): ")

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 # The store's default, repeated so that building the parser imports no store.
 _DEFAULT_LIFETIME = 86_400.0
-_FLAGS = {"url": "--redis", "prefix": "--prefix", "max_token_lifetime": "--max-token-lifetime"}
 
 __all__ = ["add_parser", "run"]
 
@@ -71,17 +70,13 @@ def _store(args: argparse.Namespace) -> RedisRevocations:
         raise ConfigurationError("--redis: give the Redis URL, or set JWTGATE_REDIS_URL")
     if not 0.01 <= args.timeout <= 30:
         raise ConfigurationError("--timeout: must be between 0.01 and 30 seconds")
-    try:
-        return RedisRevocations(
-            url,
-            prefix=args.prefix,
-            timeout=args.timeout,
-            max_token_lifetime=getattr(args, "max_token_lifetime", _DEFAULT_LIFETIME),
-        )
-    except ConfigurationError as error:  # the store's parameter names, as this command's flags
-        name, sep, rest = str(error).partition(": ")
-        flag = _FLAGS.get(name)
-        raise ConfigurationError(f"{flag}: {rest}" if sep and flag else str(error)) from None
+    # The store's errors name its parameters; the jwtgate command spells them as flags.
+    return RedisRevocations(
+        url,
+        prefix=args.prefix,
+        timeout=args.timeout,
+        max_token_lifetime=getattr(args, "max_token_lifetime", _DEFAULT_LIFETIME),
+    )
 
 
 def run(

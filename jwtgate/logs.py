@@ -43,30 +43,15 @@ class ServerLogHandler(logging.Handler):
         if logging.root.handlers or any(h is not self for h in logger.handlers):
             return
         for name in SERVER_LOGGERS:
-            handlers = _handlers_of(logging.getLogger(name))
-            if handlers:
-                for handler in handlers:
-                    if record.levelno >= handler.level:
-                        handler.handle(record)
+            # The root logger has no handler here, so these are the server's own (uvicorn
+            # puts its handler on "uvicorn", which "uvicorn.error" propagates to).
+            server = logging.getLogger(name)
+            if server.hasHandlers():
+                server.callHandlers(record)
                 return
         last_resort = logging.lastResort
         if last_resort is not None and record.levelno >= last_resort.level:
             last_resort.handle(record)
-
-
-def _handlers_of(server_logger: logging.Logger) -> list[logging.Handler]:
-    """The handlers a record of ``server_logger`` reaches below the root logger.
-
-    uvicorn puts its handler on ``uvicorn``, which ``uvicorn.error`` propagates to.
-    """
-    found: list[logging.Handler] = []
-    current: logging.Logger | None = server_logger
-    while current is not None and current is not logging.root:
-        found.extend(current.handlers)
-        if not current.propagate:
-            break
-        current = current.parent
-    return found
 
 
 if not any(isinstance(h, ServerLogHandler) for h in logger.handlers):

@@ -307,9 +307,7 @@ class RevocationStore:
         sids = tuple(
             sid for name in self.session_claims if isinstance(sid := claims.get(name), str)
         )
-        jti = claims.get("jti")
-        key = ("jti", user.issuer or "", jti) if isinstance(jti, str) else _digest(user.token)
-        keys = (sids, key)
+        keys = (sids, token_key(user)[0])
         if len(self._keys) >= _KEYS_REMEMBERED:
             self._keys.clear()
         self._keys[user.token] = keys

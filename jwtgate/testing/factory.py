@@ -20,24 +20,16 @@ from ..issuer import Issuer
 if TYPE_CHECKING:
     from .jwks_server import JWKSServer
 
-__all__ = ["TokenFactory", "generate_key"]
+__all__ = ["PROVIDERS", "TokenFactory", "generate_key"]
 
 _CURVES: dict[str, ec.EllipticCurve] = {
     "ES256": ec.SECP256R1(),
     "ES384": ec.SECP384R1(),
     "ES512": ec.SECP521R1(),
 }
-_SHAPES = (
-    "generic",
-    "netlify",
-    "privy",
-    "auth0",
-    "cognito",
-    "keycloak",
-    "firebase",
-    "supabase",
-    "clerk",
-)
+#: The providers whose tokens the factory mints in their shape (a class method each).
+PROVIDERS = ("netlify", "privy", "auth0", "cognito", "keycloak", "firebase", "supabase", "clerk")
+_SHAPES = ("generic", *PROVIDERS)
 _KEY_OPTIONS = frozenset({"secret", "key", "jwks_url", "discovery"})
 
 

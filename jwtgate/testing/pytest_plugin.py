@@ -16,8 +16,6 @@ import pytest
 if TYPE_CHECKING:
     from .factory import TokenFactory
 
-_PROVIDERS = ("netlify", "privy", "auth0", "cognito", "keycloak", "firebase", "supabase", "clerk")
-
 
 @pytest.fixture
 def make_token_factory() -> Callable[..., TokenFactory]:
@@ -28,10 +26,10 @@ def make_token_factory() -> Callable[..., TokenFactory]:
     ``"keycloak"``, ``"firebase"``, ``"supabase"``, ``"clerk"`` (the keyword
     arguments of the ``TokenFactory`` class method of that name).
     """
-    from .factory import TokenFactory
+    from .factory import PROVIDERS, TokenFactory
 
     def make(algorithm: str = "RS256", **kwargs: Any) -> TokenFactory:
-        if algorithm in _PROVIDERS:
+        if algorithm in PROVIDERS:
             shaped: TokenFactory = getattr(TokenFactory, algorithm)(**kwargs)
             return shaped
         return TokenFactory(algorithm, **kwargs)
