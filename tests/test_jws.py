@@ -1,17 +1,36 @@
-"""Strict parsing of compact JWS: three canonical base64url segments of JSON objects."""
+"""Strict parsing of compact JWS: three canonical base64url segments of JSON objects.
+
+Every test runs twice: with jiter parsing first (the speedups extra) and with
+the standard library's decoder alone.
+"""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import pytest
 
+import jwtgate.jws as jws
 from jwtgate import InvalidToken
 from jwtgate.jws import parse
 
 from .tokens import b64
+from .tools import unavailable
 
 HEADER = b64('{"alg":"HS256"}')
 PAYLOAD = b64('{"sub":"u"}')
 SIG = b64(b"\x01" * 32)
+
+
+@pytest.fixture(autouse=True, params=["jiter", "stdlib"])
+def json_parser(request, monkeypatch):
+    """Which parser reads the JSON; no header is remembered from another test."""
+    monkeypatch.setattr(jws, "_HEADERS", OrderedDict())
+    if request.param == "stdlib":
+        monkeypatch.setattr(jws, "_fast_parse", None)
+    elif jws._fast_parse is None:
+        unavailable("jiter is not installed (pip install -e '.[speedups]')")
+    return request.param
 
 
 def t(h: str | bytes = '{"alg":"HS256"}', p: str | bytes = '{"sub":"u"}') -> str:
@@ -87,10 +106,8 @@ def test_arrays_become_tuples_and_objects_read_only():
         parsed.claims["r"][1]["x"] = 3
 
 
-def test_the_fast_and_the_slow_parsers_agree(monkeypatch):
+def test_the_fast_and_the_slow_parsers_agree():
     """Every token the strict fast path refuses, the plain algorithm refuses alike."""
-    import jwtgate.jws as jws
-
     good = f"{HEADER}.{PAYLOAD}.{SIG}"
     for token in (good, f"{HEADER}.{PAYLOAD}.{SIG[:-1]}x", f"{HEADER}.{PAYLOAD}!.{SIG}"):
         try:
@@ -102,18 +119,22 @@ def test_the_fast_and_the_slow_parsers_agree(monkeypatch):
             assert jws._parse_slowly(token, 32) == fast
 
 
-def test_claim_keys_are_shared_within_a_bounded_memo(monkeypatch):
-    import jwtgate.jws as jws
+def test_claim_keys_are_shared_by_either_parser():
+    first = parse(t(p='{"email":"a","app_metadata":{"roles":["r"]}}')).claims
+    second = parse(t(p='{"email":"b","app_metadata":{"roles":["s"]}}')).claims
+    for one, two in ((first, second), (first["app_metadata"], second["app_metadata"])):
+        assert [id(k) for k in one] == [id(k) for k in two]  # one string per key name
 
-    monkeypatch.setattr(jws, "_KEYS", {})
-    monkeypatch.setattr(jws, "_known", jws._KEYS.get)
-    monkeypatch.setattr(jws, "_KEYS_SIZE", 4)
-    first = parse(t(p='{"email":"a"}')).claims
-    second = parse(t(p='{"email":"b"}')).claims
-    (key_one,), (key_two,) = first, second
-    assert key_one is key_two  # one string for every user's "email"
-    long_key = "k" * (jws._KEY_LENGTH + 1)
-    parse(t(p=f'{{"{long_key}":1}}'))
-    assert long_key not in jws._KEYS  # long keys are not kept
-    parse(t(p='{"a":1,"b":2,"c":3,"d":4,"e":5}'))
-    assert len(jws._KEYS) <= 4
+
+def test_nesting_beyond_jiters_own_limit_is_judged_by_the_depth_limit_alone():
+    """jiter stops at 200 levels or so; the strict decoder decides beyond, with or without it."""
+    deep = "[" * 300 + "]" * 300
+    token = t(p=f'{{"a":{deep}}}')
+    with pytest.raises(InvalidToken, match="payload nests too deeply"):
+        parse(token)
+    claims = parse(token, max_depth=301).claims
+    depth, value = 0, claims["a"]
+    while value:
+        depth, value = depth + 1, value[0]
+    assert depth == 299
+    assert value == ()
