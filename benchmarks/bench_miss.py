@@ -18,6 +18,10 @@ on a shared machine another process's work then does not count, though it
 still slows this one through the caches. Cases run interleaved in one
 process (round 1 of every case, then round 2 …), every round on tokens not
 seen before, and each ratio is the median of the rounds' ratios.
+
+Where jiter (the ``speedups`` extra) is installed, misses and refusals are
+measured with it and, interleaved in the same rounds, with the standard
+library's strict decoder alone (the "stdlib" columns).
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ import hmac
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import jwt
@@ -38,6 +43,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+import jwtgate.jws
 from jwtgate import AuthError, Gate
 from jwtgate.testing import TokenFactory
 
@@ -45,6 +51,26 @@ NOW = time.time()
 #: The targets: a miss within this many times its floor.
 TARGETS = {"HS256": 4.0, "RS256": 1.6, "ES256": 1.3, "EdDSA": 1.3}
 REFUSAL_TARGET = 3.0
+STDLIB_STEP = "  the same, the standard library's decoder alone"
+
+
+@contextmanager
+def strict_decoder_only() -> Iterator[None]:
+    """The standard library's decoder alone parses JSON, as without the speedups extra."""
+    fast = jwtgate.jws._fast_parse
+    jwtgate.jws._fast_parse = None
+    try:
+        yield
+    finally:
+        jwtgate.jws._fast_parse = fast
+
+
+def parser_in_use() -> str:
+    if jwtgate.jws._fast_parse is None:
+        return "the standard library's json (jiter, the speedups extra, is not installed)"
+    import jiter
+
+    return f"jiter {jiter.__version__}, the speedups extra (stdlib: the standard library's alone)"
 
 
 def cpu_per_call(calls: Sequence[Callable[[], object]]) -> float:
@@ -136,8 +162,8 @@ def bench_misses(rounds: int, count: int) -> None:
         f"(median of {rounds} rounds of {count} distinct tokens)\n"
     )
     header = (
-        f"{'alg':<7}{'token':>7}{'miss':>9}{'floor':>9}{'jwt.decode':>12}"
-        f"{'miss/floor':>12}{'target':>8}{'  spread':>14}"
+        f"{'alg':<7}{'token':>7}{'miss':>9}{'stdlib':>9}{'floor':>9}{'jwt.decode':>12}"
+        f"{'miss/floor':>12}{'stdlib/floor':>14}{'target':>8}{'  spread':>14}"
     )
     print(header)
     print("-" * len(header))
@@ -145,23 +171,30 @@ def bench_misses(rounds: int, count: int) -> None:
         tokens = TokenFactory(algorithm, clock=lambda: NOW)
         issuer = tokens.issuer_config()
         key = tokens.secret if algorithm == "HS256" else tokens.public_key
-        misses, floors, decodes, ratios = [], [], [], []
+        misses, stricts, floors, decodes, ratios, strict_ratios = [], [], [], [], [], []
         for round_ in range(rounds + 1):
             fresh = minted(tokens, count, f"r{round_}")
             gate = Gate(issuers=[issuer], clock=lambda: NOW)
             miss = cpu_per_call([authenticate(gate, t) for t in fresh])
+            others = minted(tokens, count, f"s{round_}")
+            with strict_decoder_only():
+                strict = cpu_per_call([authenticate(gate, t) for t in others])
             floor = cpu_per_call([signature_floor(algorithm, t, key) for t in fresh])
             decode = cpu_per_call([pyjwt_decode(t, key, algorithm, tokens.issuer) for t in fresh])
             if round_ == 0:
                 continue  # a warm-up: the first round fills the interpreter's caches
             misses.append(miss)
+            stricts.append(strict)
             floors.append(floor)
             decodes.append(decode)
             ratios.append(miss / floor)
+            strict_ratios.append(strict / floor)
         print(
             f"{algorithm:<7}{len(fresh[0]):>7}{statistics.median(misses) * 1e6:>9.1f}"
+            f"{statistics.median(stricts) * 1e6:>9.1f}"
             f"{statistics.median(floors) * 1e6:>9.1f}{statistics.median(decodes) * 1e6:>12.1f}"
-            f"{statistics.median(ratios):>11.2f}×{target:>7.1f}×  {spread(ratios)}"
+            f"{statistics.median(ratios):>11.2f}×{statistics.median(strict_ratios):>13.2f}×"
+            f"{target:>7.1f}×  {spread(ratios)}"
         )
 
 
@@ -237,34 +270,42 @@ def bench_refusals(rounds: int, count: int) -> None:
     for round_ in range(rounds + 1):
         fresh = minted(tokens, count, f"r{round_}")
         cases = refusal_cases(tokens, fresh)
+        stdlib_cases = refusal_cases(tokens, minted(tokens, count, f"s{round_}"))
         gate = Gate(issuers=[issuer], clock=lambda: NOW)
         for t in fresh:
             gate.authenticate(headers={"Authorization": f"Bearer {t}"})
         hit = cpu_per_call([authenticate(gate, t) for t in fresh])
         for name, refused in cases.items():
             took = cpu_per_call([refuse(gate, t) for t in refused])
+            with strict_decoder_only():
+                took_stdlib = cpu_per_call([refuse(gate, t) for t in stdlib_cases[name]])
             decodable = fresh if name.startswith("malformed") else refused
             floor = cpu_per_call([b64_floor(t) for t in decodable])
             repeated = cpu_per_call([refuse(gate, t) for t in refused])
             if round_ == 0:
                 continue
             first.setdefault(name, []).append(took / floor)
+            first.setdefault(name + " stdlib", []).append(took_stdlib / floor)
             again.setdefault(name, []).append(repeated / hit)
             first.setdefault(name + " µs", []).append(took)
             again.setdefault(name + " µs", []).append(repeated)
         if round_:
             again.setdefault("hit µs", []).append(hit)
-    header = f"{'refusal':<46}{'first':>8}{'× base64':>10}{'target':>8}{'again':>8}{'× hit':>8}"
+    header = (
+        f"{'refusal':<46}{'first':>8}{'× base64':>10}{'stdlib':>8}"
+        f"{'target':>8}{'again':>8}{'× hit':>8}"
+    )
     print(header)
     print("-" * len(header))
     for name in refusal_cases(tokens, minted(tokens, 1, "x")):
         print(
             f"{name:<46}{statistics.median(first[name + ' µs']) * 1e6:>8.2f}"
-            f"{statistics.median(first[name]):>9.2f}×{REFUSAL_TARGET:>7.1f}×"
+            f"{statistics.median(first[name]):>9.2f}×"
+            f"{statistics.median(first[name + ' stdlib']):>7.2f}×{REFUSAL_TARGET:>7.1f}×"
             f"{statistics.median(again[name + ' µs']) * 1e6:>8.2f}"
             f"{statistics.median(again[name]):>7.2f}×"
         )
-    print(f"{'(a cache hit)':<46}{'':>26}{statistics.median(again['hit µs']) * 1e6:>8.2f}")
+    print(f"{'(a cache hit)':<46}{'':>34}{statistics.median(again['hit µs']) * 1e6:>8.2f}")
 
 
 def miss_steps(algorithm: str) -> dict[str, Callable[[], object]]:
@@ -292,6 +333,7 @@ def miss_steps(algorithm: str) -> dict[str, Callable[[], object]]:
         "parse the claims (strict JSON, frozen)": lambda: parse_claims(
             payload, marks=json_marks(payload)
         ),
+        STDLIB_STEP: lambda: parse_claims(payload, marks=json_marks(payload)),
         "the header's rules, the issuer's keys for it": lambda: (
             issuer.check_header(header),
             issuer.keys.keys_for(kid, alg),
@@ -319,7 +361,11 @@ def bench_pieces(rounds: int) -> None:
         for name, call in miss_steps(algorithm).items():
             samples = steps.setdefault(name, {}).setdefault(algorithm, [])
             for _ in range(rounds):
-                samples.append(cpu_per_call([call] * 200))
+                if name == STDLIB_STEP:
+                    with strict_decoder_only():
+                        samples.append(cpu_per_call([call] * 200))
+                else:
+                    samples.append(cpu_per_call([call] * 200))
     print(f"{'step':<58}" + "".join(f"{a:>8}" for a in columns))
     for name, by_alg in steps.items():
         values = "".join(f"{statistics.median(by_alg[a]) * 1e6:>8.2f}" for a in columns)
@@ -334,6 +380,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(
         f"jwtgate cache-miss benchmark · Python {sys.version.split()[0]} · PyJWT {jwt.__version__}"
     )
+    print(f"JSON: {parser_in_use()}")
     bench_misses(rounds, count)
     bench_full_cache(rounds, count)
     bench_pieces(rounds)

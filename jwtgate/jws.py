@@ -193,7 +193,9 @@ def _json_object(raw: bytes, what: str, max_depth: int, marks: bytes | None = No
         brackets = raw.count(b"{") + raw.count(b"[")
     else:
         brackets = marks.count(b"{") + marks.count(b"[")
-    value = None if _fast_parse is None else _parsed_quickly(_fast_parse, raw, brackets)
+    value = None
+    if _fast_parse is not None and raw[:1] == b"{":  # else not an object, or rare spacing
+        value = _parsed_quickly(_fast_parse, raw, brackets)
     if value is None:
         value = _parsed_strictly(raw, what)
     if brackets > max_depth and _depth(value) > max_depth:
@@ -202,16 +204,15 @@ def _json_object(raw: bytes, what: str, max_depth: int, marks: bytes | None = No
 
 
 def _parsed_quickly(parse: Callable[[bytes], Any], raw: bytes, brackets: int) -> FrozenDict | None:
-    """``raw`` parsed by jiter and frozen; ``None`` where it refuses or it is no object.
+    """``raw``, a JSON object, parsed by jiter and frozen; ``None`` where jiter refuses it.
 
     jiter refuses duplicate names, ``NaN`` and ``Infinity``, lone surrogates
-    (escaped or not) and bad UTF-8 itself: what it returns needs no more checks.
+    (escaped or not) and bad UTF-8 itself: what it returns needs none of the
+    strict decoder's checks (the depth limit is the caller's).
     """
     try:
-        value = parse(raw)
+        value: dict[str, Any] = parse(raw)  # an object: the caller saw its "{"
     except ValueError:
-        return None
-    if value.__class__ is not dict:
         return None
     if brackets == 1:  # nothing nested: no object or array but this one
         return FrozenDict(value)
@@ -219,10 +220,12 @@ def _parsed_quickly(parse: Callable[[bytes], Any], raw: bytes, brackets: int) ->
 
 
 def _frozen(value: dict[str, Any]) -> FrozenDict:
+    # type(item), not item.__class__: CPython 3.11 specialises the call, not the attribute.
     for key, item in value.items():
-        if item.__class__ is dict:
+        kind = type(item)
+        if kind is dict:
             value[key] = _frozen(item)
-        elif item.__class__ is list:
+        elif kind is list:
             value[key] = _frozen_items(item)
     return FrozenDict(value)
 
@@ -231,9 +234,10 @@ def _frozen_items(items: list[Any]) -> tuple[Any, ...]:
     kinds = set(map(type, items))  # in C: most arrays (roles, audiences) hold strings alone
     if dict in kinds or list in kinds:
         for index, item in enumerate(items):
-            if item.__class__ is dict:
+            kind = type(item)
+            if kind is dict:
                 items[index] = _frozen(item)
-            elif item.__class__ is list:
+            elif kind is list:
                 items[index] = _frozen_items(item)
     return tuple(items)
 
