@@ -223,10 +223,17 @@ class MissRow:
 
 
 def miss_rows(text: str) -> list[MissRow]:
-    """A cache miss, its cryptographic floor and ``jwt.decode``, in µs, per algorithm."""
+    """A cache miss, its cryptographic floor and ``jwt.decode``, in µs, per algorithm.
+
+    Runs with the ``stdlib`` columns (the miss and its ratio with the standard
+    library's JSON decoder alone) and runs from before them are both read.
+    """
     body = _section(text, "Cache miss and refusals")
     found = re.findall(
-        r"^(\w+)\s+\d+\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+[\d.]+×\s+([\d.]+)×", body, re.M
+        r"^(\w+)\s+\d+\s+([\d.]+)\s+(?:[\d.]+\s+)?([\d.]+)\s+([\d.]+)\s+[\d.]+×\s+"
+        r"(?:[\d.]+×\s+)?([\d.]+)×",
+        body,
+        re.M,
     )
     return [MissRow(a, float(m), float(f), float(d), float(t)) for a, m, f, d, t in found]
 

@@ -5,7 +5,8 @@
 Each script runs in its own process, one after the other (they must not compete
 for the 2 cores): bench_core.py (cache hit/miss against ``jwt.decode``, memory per
 cached token, per provider), bench_miss.py (a miss and refusals against the
-cryptography they cannot avoid), bench_scaling.py, bench_sources.py (the
+cryptography they cannot avoid), bench_instructions.py (the same counted in CPU
+instructions, under valgrind, where it is installed), bench_scaling.py, bench_sources.py (the
 providers' cookie sources), bench_wsgi.py, bench_asgi.py (and
 bench_asgi_pieces.py) and bench_django.py (in process, against the peers),
 bench_rules.py (a 100-line path rule table), bench_remote.py (JWKS fetch
@@ -88,6 +89,10 @@ def run(script: str, arguments: list[str]) -> tuple[int, str, float]:
     return done.returncode, output, time.monotonic() - started
 
 
+#: Scripts that need a program beyond Python; skipped, saying so, where it is missing.
+NEEDS = {"bench_instructions.py": "valgrind"}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs (a smoke test)")
@@ -99,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     plan = [
         ("Core: cache hit and miss vs jwt.decode, memory per cached token", "bench_core.py", quick),
         ("Cache miss and refusals against the cryptography", "bench_miss.py", quick),
+        ("Instructions per miss and refusal (valgrind)", "bench_instructions.py",
+         ["--count", "100"] if args.quick else []),
         ("Scaling: issuers, keys, roles, path rules", "bench_scaling.py", quick),
         ("Providers' token sources: Clerk and Supabase cookies", "bench_sources.py", quick),
         (
@@ -140,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     ]
     failed = []
     for title, script, arguments in plan:
+        program = NEEDS.get(script)
+        if program and shutil.which(program) is None:
+            print(f"skipping {script}: {program} is not installed", file=sys.stderr, flush=True)
+            sections += ["", f"## {title}", "", f"Skipped: {program} is not installed."]
+            continue
         print(f"running {script} {shlex.join(arguments)}", file=sys.stderr, flush=True)
         code, output, took = run(script, arguments)
         if code != 0:

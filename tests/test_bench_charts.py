@@ -72,6 +72,18 @@ def test_every_miss_bar_has_its_number():
     assert [row.target for row in rows] == [4.0, 1.6, 1.3, 1.3]
 
 
+def test_miss_rows_are_read_beside_the_stdlib_columns():
+    """bench_miss.py's table with jiter's and the standard library's misses side by side."""
+    text = (
+        "## Cache miss and refusals against the cryptography\n\n```\n"
+        "alg      token     miss   stdlib    floor  jwt.decode  miss/floor  stdlib/floor  target"
+        "        spread  miss/stdlib\n"
+        "HS256      646     49.2     50.7      7.9        92.0       6.18×         6.39×    4.0×"
+        "     -17%/+87%        0.98×\n```\n"
+    )
+    assert charts.miss_rows(text) == [charts.MissRow("HS256", 49.2, 7.9, 92.0, 4.0)]
+
+
 def test_every_provider_has_its_bytes():
     rows = charts.preset_bytes(RESULTS)
     assert [name for name, _, _ in rows] == [
