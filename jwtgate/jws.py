@@ -12,8 +12,9 @@ one of a few headers), and one JSON decoder, built once, freezes objects and
 refuses duplicates as it parses.
 
 With the ``speedups`` extra installed, jiter (the JSON parser of pydantic-core,
-in Rust) parses first, about four times faster, refusing duplicate names and
-non-finite numbers itself. It is a fast path only: whatever it refuses is
+in Rust) parses first, refusing duplicate names and non-finite numbers itself:
+a third of the strict decoder's instructions, 0.7 of them once its objects
+are frozen here. It is a fast path only: whatever it refuses is
 parsed again by the strict decoder here, which names the refusal or, where
 jiter's limits are narrower (its nesting limit), decides alone. So with or
 without it, a token is accepted or refused alike, with the same message.
@@ -220,6 +221,7 @@ def _parsed_quickly(parse: Callable[[bytes], Any], raw: bytes, brackets: int) ->
 
 
 def _frozen(value: dict[str, Any]) -> FrozenDict:
+    # Recursive: jiter nests at most some 200 levels, well within Python's stack.
     # type(item), not item.__class__: CPython 3.11 specialises the call, not the attribute.
     for key, item in value.items():
         kind = type(item)
