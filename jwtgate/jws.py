@@ -33,19 +33,60 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from .errors import InvalidToken
+from .logs import logger
 from .user import FrozenDict
 
-_fast_parse: Callable[[bytes], Any] | None
-try:
-    import jiter
-except ImportError:  # pragma: no cover - the speedups extra is not installed
-    _fast_parse = None
-else:
+# What jiter must refuse, as the strict decoder does: a duplicate name spelt with an
+# escape, a non-finite number, an escaped and an encoded lone surrogate.
+_JITER_MUST_REFUSE: Final = (
+    b'{"a":1,"\\u0061":2}',
+    b'{"a":NaN}',
+    b'{"a":"\\ud800"}',
+    b'{"a":"\xed\xa0\x80"}',
+)
+
+
+def _checked_jiter() -> Callable[[bytes], Any] | None:
+    """jiter's parser, if it is installed and parses as this module needs; else ``None``.
+
+    Checked once, at import: a jiter older than the ``speedups`` extra asks for
+    may lack an option, a later one may change a default. Either way the strict
+    decoder alone is used, and a warning says so.
+    """
+    try:
+        import jiter
+    except ImportError:
+        return None
     # cache_mode="keys": every token's "email", "app_metadata" … one string each, as
     # _frozen_object does for the strict decoder (jiter's cache is fixed in size).
-    _fast_parse = functools.partial(
+    parse = functools.partial(
         jiter.from_json, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys"
     )
+    try:
+        works = parse(b'{"a":[1,{"b":"c"}]}') == {"a": [1, {"b": "c"}]} and all(
+            map(functools.partial(_refuses, parse), _JITER_MUST_REFUSE)
+        )
+    except Exception:  # whatever an incompatible jiter raises (a TypeError for an option)
+        works = False
+    if not works:
+        logger.warning(
+            "jwtgate: jiter %s does not parse JSON as jwtgate needs (pip install 'jiter>=0.8.2'); "
+            "the standard library's decoder is used",
+            getattr(jiter, "__version__", "(unknown version)"),
+        )
+        return None
+    return parse
+
+
+def _refuses(parse: Callable[[bytes], Any], text: bytes) -> bool:
+    try:
+        parse(text)
+    except ValueError:
+        return True
+    return False
+
+
+_fast_parse = _checked_jiter()
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",

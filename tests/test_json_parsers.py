@@ -8,9 +8,14 @@ byte, and on the texts a hostile token would try.
 
 from __future__ import annotations
 
+import inspect
 import json
+import sys
+import tomllib
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -285,3 +290,45 @@ def test_jiter_parses_what_it_accepts(monkeypatch, jiter_parse):
     assert type(claims) is type(claims["m"]) is type(claims["r"][1]) is jws.FrozenDict
     with pytest.raises(TypeError):
         claims["m"]["k"] = "w"  # type: ignore[index]
+
+
+def test_jiter_is_used_when_it_parses_as_jwtgate_needs(jiter_parse, caplog):
+    checked = jws._checked_jiter()
+    assert checked is not None
+    assert checked(b'{"a":[1]}') == {"a": [1]}
+    assert not caplog.records
+
+
+def test_without_jiter_the_strict_decoder_alone_is_used(monkeypatch, caplog):
+    monkeypatch.setitem(sys.modules, "jiter", None)  # import jiter raises ImportError
+    assert jws._checked_jiter() is None
+    assert not caplog.records  # not installed is not a problem
+
+
+@pytest.mark.parametrize(
+    ("from_json", "why"),
+    [
+        (lambda data, **options: json.loads(data), "accepts duplicates and NaN"),
+        (lambda data, allow_inf_nan=True, cache_mode="all": {}, "an option it lacks"),
+        (lambda data, **options: {}, "parses wrongly"),
+    ],
+)
+def test_a_jiter_that_does_not_parse_as_jwtgate_needs_is_not_used(
+    monkeypatch, caplog, from_json, why
+):
+    fake = types.SimpleNamespace(from_json=from_json, __version__="0.1.0")
+    monkeypatch.setitem(sys.modules, "jiter", fake)
+    assert jws._checked_jiter() is None, why
+    (record,) = caplog.records
+    assert record.levelname == "WARNING"
+    assert record.getMessage() == (
+        "jwtgate: jiter 0.1.0 does not parse JSON as jwtgate needs (pip install 'jiter>=0.8.2'); "
+        "the standard library's decoder is used"
+    )
+
+
+def test_the_warning_asks_for_the_jiter_the_speedups_extra_asks_for():
+    pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    (requirement,) = pyproject["project"]["optional-dependencies"]["speedups"]
+    assert requirement == "jiter>=0.8.2"
+    assert requirement in inspect.getsource(jws._checked_jiter)
