@@ -258,6 +258,16 @@ def test_the_parsers_agree_on_json_broken_byte_by_byte(raw, jiter_parse):
     assert_agree(raw, jiter_parse)
 
 
+NUMBERS = r"\A-?(0|[1-9][0-9]{0,40})(\.[0-9]{1,40})?([eE][+-]?[0-9]{1,4})?\Z"
+
+
+@PROPERTY
+@given(number=st.from_regex(NUMBERS))
+def test_the_parsers_agree_on_numbers_as_any_encoder_may_spell_them(number, jiter_parse):
+    """Digits beyond a double's precision, exponents out of range: rounded or refused alike."""
+    assert_agree(f'{{"n":{number},"a":[{number}]}}'.encode(), jiter_parse)
+
+
 def test_claim_keys_are_shared_within_a_bounded_memo(monkeypatch):
     """The strict decoder keeps each key name once, in a memo of its own."""
     monkeypatch.setattr(jws, "_fast_parse", None)
