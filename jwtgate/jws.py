@@ -276,6 +276,7 @@ def _frozen(value: dict[str, Any]) -> FrozenDict:
 def _frozen_items(items: list[Any]) -> tuple[Any, ...]:
     kinds = set(map(type, items))  # in C: most arrays (roles, audiences) hold strings alone
     if dict in kinds or list in kinds:
+        # _frozen's loop again, by index: one helper for both would cost a call per item.
         for index, item in enumerate(items):
             kind = type(item)
             if kind is dict:
