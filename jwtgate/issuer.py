@@ -384,8 +384,6 @@ class Issuer:
                 refusal = InvalidClaims("The token's claims could not be read")
                 refusal.__dict__[VARIABLE] = True  # the application's code: never remembered
                 raise refusal from None
-        iss = claims.get("iss")
-        issuer = iss if isinstance(iss, str) else self.issuer
         if type(claims) is FrozenDict:  # as parsed (a hook may return any mapping)
             # Every user's claims hold the issuer's own iss and aud strings, not copies.
             for name in _SHARED_CLAIMS:
@@ -393,6 +391,10 @@ class Issuer:
                 shared = self._names.get(value) if value.__class__ is str else None
                 if shared is not None:
                     dict.__setitem__(claims, name, shared)
+        # Read after the sharing: the User's issuer is then that one string as well.
+        iss = claims.get("iss")
+        issuer = iss if isinstance(iss, str) else self.issuer
+        if type(claims) is FrozenDict:
             roles = self._roles_of(claims)
             return verified_user(
                 claims.get("sub"), claims, roles, issuer, token, source, claims.get("exp")

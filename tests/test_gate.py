@@ -71,6 +71,18 @@ def test_a_good_token_yields_its_user(factory, any_gate):
     assert user.claims["aud"] == "api"
 
 
+def test_every_user_holds_the_issuers_own_iss_and_aud_strings(make_factory, clock):
+    """A cached user keeps no copy of the strings every user shares (memory per entry)."""
+    factory = make_factory("HS256")
+    gate = Gate(issuers=[factory.issuer_config()], clock=clock)
+    first, second = (gate.authenticate(headers=factory.headers(sub=s)) for s in ("a", "b"))
+    assert first is not None
+    assert second is not None
+    assert first.claims["iss"] is second.claims["iss"]
+    assert first.claims["aud"] is second.claims["aud"]
+    assert first.issuer is first.claims["iss"] is second.issuer
+
+
 def test_no_token_is_none_not_an_error(any_gate):
     assert any_gate.authenticate(headers={}) is None
     assert any_gate.authenticate(headers={"Authorization": "Basic dTpw"}) is None
