@@ -218,11 +218,20 @@ def preset_bytes(shape: str, count: int) -> tuple[float, float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer, shorter repetitions")
+    parser.add_argument(
+        "--memory", action="store_true", help="the memory lines alone (no timing: any machine)"
+    )
     args = parser.parse_args()
     repeats, target = (3, 0.05) if args.quick else (7, 0.15)
     count = 10_000 if args.quick else 100_000
 
     print(f"jwtgate core benchmark · Python {sys.version.split()[0]} · PyJWT {jwt.__version__}")
+    if not args.memory:
+        print_timings(repeats, target)
+    print_memory(count, 2_000 if args.quick else 10_000, 500 if args.quick else 2_000)
+
+
+def print_timings(repeats: int, target: float) -> None:
     print(f"median of {repeats} interleaved repetitions; µs per authenticate() call\n")
     header = (
         f"{'alg':<7}{'token':>7}{'cache hit':>11}{'cache miss':>12}"
@@ -236,6 +245,10 @@ def main() -> None:
             f"{algorithm:<7}{int(r['chars']):>7}{r['hit'] * 1e6:>11.2f}{r['miss'] * 1e6:>12.1f}"
             f"{r['pyjwt'] * 1e6:>12.1f}{r['miss'] / r['pyjwt']:>12.2f}×"
         )
+
+
+def print_memory(count: int, per_preset: int, hostile: int) -> None:
+    """Bytes per cached token, per preset, the bounds: tracemalloc's counts, not times."""
     print()
     for cached in sorted({10_000, count}):
         per_token, counted, chars, largest, _total = bytes_per_cached_token(cached)
@@ -245,7 +258,6 @@ def main() -> None:
             f"counts {counted:,.0f} ({counted / per_token:.2f}×)"
         )
     print()
-    per_preset = 2_000 if args.quick else 10_000
     for shape in PRESETS:
         per_token, counted, chars = preset_bytes(shape, per_preset)
         print(
@@ -262,7 +274,6 @@ def main() -> None:
         f"bound: {count // 5:,} distinct tokens through a gate with cache_size={bound:,}: "
         f"the cache never held more than {largest:,} ({per_token:,.0f} bytes each)"
     )
-    hostile = 500 if args.quick else 2_000
     per_token, counted, chars, largest, _total = bytes_per_cached_token(
         hostile, claims=hostile_claims, cache_bytes=1 << 40
     )
