@@ -38,6 +38,7 @@ from bench_core import realistic_claims
 from bench_miss import authenticate, b64_floor, minted, refuse, signature_floor
 
 import jwtgate.jws
+import jwtgate.speedups
 from jwtgate import Gate
 from jwtgate.testing import TokenFactory
 
@@ -82,7 +83,7 @@ def calls(case: str, count: int) -> list[Callable[[], object]]:
 
 def inner(case: str, count: int, parser: str) -> None:
     if parser == "stdlib":
-        jwtgate.jws._fast_parse = None
+        jwtgate.speedups.parse = None
     for call in calls(case, count):
         call()
 
@@ -122,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         sys.exit("bench_instructions: valgrind is not installed (apt-get install valgrind)")
-    parsers = ["stdlib"] if jwtgate.jws._fast_parse is None else ["jiter", "stdlib"]
+    parsers = ["stdlib"] if jwtgate.speedups.parse is None else ["jiter", "stdlib"]
     print(
         f"instructions per call (valgrind callgrind), HS256, realistic claims; {args.count} calls "
         f"a process, median of {args.runs} processes; Python {sys.version.split()[0]}"

@@ -44,6 +44,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 import jwtgate.jws
+import jwtgate.speedups
 from jwtgate import AuthError, Gate
 from jwtgate.testing import TokenFactory
 
@@ -57,16 +58,16 @@ STDLIB_STEP = "  the same, the standard library's decoder alone"
 @contextmanager
 def strict_decoder_only() -> Iterator[None]:
     """The standard library's decoder alone parses JSON, as without the speedups extra."""
-    fast = jwtgate.jws._fast_parse
-    jwtgate.jws._fast_parse = None
+    fast = jwtgate.speedups.parse
+    jwtgate.speedups.parse = None
     try:
         yield
     finally:
-        jwtgate.jws._fast_parse = fast
+        jwtgate.speedups.parse = fast
 
 
 def parser_in_use() -> str:
-    if jwtgate.jws._fast_parse is None:
+    if jwtgate.speedups.parse is None:
         return "the standard library's json (jiter, the speedups extra, is not installed)"
     import jiter
 

@@ -11,20 +11,17 @@ a header seen before is not parsed again (a provider signs every token with
 one of a few headers), and one JSON decoder, built once, freezes objects and
 refuses duplicates as it parses.
 
-With the ``speedups`` extra installed, jiter (the JSON parser of pydantic-core,
-in Rust) parses first, refusing duplicate names and non-finite numbers itself:
-a third of the strict decoder's instructions, 0.7 of them once its objects
-are frozen here. It is a fast path only: whatever it refuses is
-parsed again by the strict decoder here, which names the refusal or, where
-jiter's limits are narrower (its nesting limit), decides alone. So with or
-without it, a token is accepted or refused alike, with the same message.
+With the ``speedups`` extra installed, jiter parses JSON first
+(``jwtgate.speedups``); whatever it refuses is parsed again by the strict
+decoder here, which names the refusal or, where jiter's limits are narrower
+(its nesting limit), decides alone. So with or without it, a token is
+accepted or refused alike, with the same message.
 """
 
 from __future__ import annotations
 
 import binascii
 import contextlib
-import functools
 import json
 import re
 from collections import OrderedDict
@@ -32,61 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from . import speedups
 from .errors import InvalidToken
-from .logs import logger
 from .user import FrozenDict
-
-# What jiter must refuse, as the strict decoder does: a duplicate name spelt with an
-# escape, a non-finite number, an escaped and an encoded lone surrogate.
-_JITER_MUST_REFUSE: Final = (
-    b'{"a":1,"\\u0061":2}',
-    b'{"a":NaN}',
-    b'{"a":"\\ud800"}',
-    b'{"a":"\xed\xa0\x80"}',
-)
-
-
-def _checked_jiter() -> Callable[[bytes], Any] | None:
-    """jiter's parser, if it is installed and parses as this module needs; else ``None``.
-
-    Checked once, at import: a jiter older than the ``speedups`` extra asks for
-    may lack an option, a later one may change a default. Either way the strict
-    decoder alone is used, and a warning says so.
-    """
-    try:
-        import jiter
-    except ImportError:
-        return None
-    # cache_mode="keys": every token's "email", "app_metadata" … one string each, as
-    # _frozen_object does for the strict decoder (jiter's cache is fixed in size).
-    parse = functools.partial(
-        jiter.from_json, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys"
-    )
-    try:
-        works = parse(b'{"a":[1,{"b":"c"}]}') == {"a": [1, {"b": "c"}]} and all(
-            map(functools.partial(_refuses, parse), _JITER_MUST_REFUSE)
-        )
-    except Exception:  # whatever an incompatible jiter raises (a TypeError for an option)
-        works = False
-    if not works:
-        logger.warning(
-            "jwtgate: jiter %s does not parse JSON as jwtgate needs (pip install 'jiter>=0.8.2'); "
-            "the standard library's decoder is used",
-            getattr(jiter, "__version__", "(unknown version)"),
-        )
-        return None
-    return parse
-
-
-def _refuses(parse: Callable[[bytes], Any], text: bytes) -> bool:
-    try:
-        parse(text)
-    except ValueError:
-        return True
-    return False
-
-
-_fast_parse = _checked_jiter()
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
@@ -236,54 +181,14 @@ def _json_object(raw: bytes, what: str, max_depth: int, marks: bytes | None = No
     else:
         brackets = marks.count(b"{") + marks.count(b"[")
     value = None
-    if _fast_parse is not None and raw[:1] == b"{":  # else not an object, or rare spacing
-        value = _parsed_quickly(_fast_parse, raw, brackets)
+    fast = speedups.parse
+    if fast is not None and raw[:1] == b"{":  # else not an object, or rare spacing
+        value = speedups.parsed(fast, raw, brackets)
     if value is None:
         value = _parsed_strictly(raw, what)
     if brackets > max_depth and _depth(value) > max_depth:
         raise InvalidToken(f"The token's {what} nests too deeply")
     return value
-
-
-def _parsed_quickly(parse: Callable[[bytes], Any], raw: bytes, brackets: int) -> FrozenDict | None:
-    """``raw``, a JSON object, parsed by jiter and frozen; ``None`` where jiter refuses it.
-
-    jiter refuses duplicate names, ``NaN`` and ``Infinity``, lone surrogates
-    (escaped or not) and bad UTF-8 itself: what it returns needs none of the
-    strict decoder's checks (the depth limit is the caller's).
-    """
-    try:
-        value: dict[str, Any] = parse(raw)  # an object: the caller saw its "{"
-    except ValueError:
-        return None
-    if brackets == 1:  # nothing nested: no object or array but this one
-        return FrozenDict(value)
-    return _frozen(value)
-
-
-def _frozen(value: dict[str, Any]) -> FrozenDict:
-    # Recursive: jiter nests at most some 200 levels, well within Python's stack.
-    # type(item), not item.__class__: CPython 3.11 specialises the call, not the attribute.
-    for key, item in value.items():
-        kind = type(item)
-        if kind is dict:
-            value[key] = _frozen(item)
-        elif kind is list:
-            value[key] = _frozen_items(item)
-    return FrozenDict(value)
-
-
-def _frozen_items(items: list[Any]) -> tuple[Any, ...]:
-    kinds = set(map(type, items))  # in C: most arrays (roles, audiences) hold strings alone
-    if dict in kinds or list in kinds:
-        # _frozen's loop again, by index: one helper for both would cost a call per item.
-        for index, item in enumerate(items):
-            kind = type(item)
-            if kind is dict:
-                items[index] = _frozen(item)
-            elif kind is list:
-                items[index] = _frozen_items(item)
-    return tuple(items)
 
 
 def _parsed_strictly(raw: bytes, what: str) -> FrozenDict:

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import jwtgate.jws as jws
-from jwtgate import InvalidToken
+from jwtgate import InvalidToken, speedups
 from jwtgate.jws import parse
 
 from .tokens import b64
@@ -35,19 +35,19 @@ Outcome = tuple[str, Any]
 
 @pytest.fixture(scope="module")
 def jiter_parse() -> Callable[[bytes], Any]:
-    if jws._fast_parse is None:
+    if speedups.parse is None:
         unavailable("jiter is not installed (pip install -e '.[speedups]')")
-    return jws._fast_parse
+    return speedups.parse
 
 
 @contextmanager
 def parser(fast: Callable[[bytes], Any] | None) -> Iterator[None]:
-    saved = jws._fast_parse
-    jws._fast_parse = fast
+    saved = speedups.parse
+    speedups.parse = fast
     try:
         yield
     finally:
-        jws._fast_parse = saved
+        speedups.parse = saved
 
 
 def shape(value: Any) -> Any:
@@ -270,7 +270,7 @@ def test_the_parsers_agree_on_numbers_as_any_encoder_may_spell_them(number, jite
 
 def test_claim_keys_are_shared_within_a_bounded_memo(monkeypatch):
     """The strict decoder keeps each key name once, in a memo of its own."""
-    monkeypatch.setattr(jws, "_fast_parse", None)
+    monkeypatch.setattr(speedups, "parse", None)
     monkeypatch.setattr(jws, "_KEYS", {})
     monkeypatch.setattr(jws, "_known", jws._KEYS.get)
     monkeypatch.setattr(jws, "_KEYS_SIZE", 4)
@@ -303,7 +303,7 @@ def test_jiter_parses_what_it_accepts(monkeypatch, jiter_parse):
 
 
 def test_jiter_is_used_when_it_parses_as_jwtgate_needs(jiter_parse, caplog):
-    checked = jws._checked_jiter()
+    checked = speedups.checked_jiter()
     assert checked is not None
     assert checked(b'{"a":[1]}') == {"a": [1]}
     assert not caplog.records
@@ -311,7 +311,7 @@ def test_jiter_is_used_when_it_parses_as_jwtgate_needs(jiter_parse, caplog):
 
 def test_without_jiter_the_strict_decoder_alone_is_used(monkeypatch, caplog):
     monkeypatch.setitem(sys.modules, "jiter", None)  # import jiter raises ImportError
-    assert jws._checked_jiter() is None
+    assert speedups.checked_jiter() is None
     assert not caplog.records  # not installed is not a problem
 
 
@@ -328,7 +328,7 @@ def test_a_jiter_that_does_not_parse_as_jwtgate_needs_is_not_used(
 ):
     fake = types.SimpleNamespace(from_json=from_json, __version__="0.1.0")
     monkeypatch.setitem(sys.modules, "jiter", fake)
-    assert jws._checked_jiter() is None, why
+    assert speedups.checked_jiter() is None, why
     (record,) = caplog.records
     assert record.levelname == "WARNING"
     assert record.getMessage() == (
@@ -341,4 +341,4 @@ def test_the_warning_asks_for_the_jiter_the_speedups_extra_asks_for():
     pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
     (requirement,) = pyproject["project"]["optional-dependencies"]["speedups"]
     assert requirement == "jiter>=0.8.2"
-    assert requirement in inspect.getsource(jws._checked_jiter)
+    assert requirement in inspect.getsource(speedups.checked_jiter)

@@ -11,7 +11,7 @@ from collections import OrderedDict
 import pytest
 
 import jwtgate.jws as jws
-from jwtgate import InvalidToken
+from jwtgate import InvalidToken, speedups
 from jwtgate.jws import parse
 
 from .tokens import b64
@@ -27,8 +27,8 @@ def json_parser(request, monkeypatch):
     """Which parser reads the JSON; no header is remembered from another test."""
     monkeypatch.setattr(jws, "_HEADERS", OrderedDict())
     if request.param == "stdlib":
-        monkeypatch.setattr(jws, "_fast_parse", None)
-    elif jws._fast_parse is None:
+        monkeypatch.setattr(speedups, "parse", None)
+    elif speedups.parse is None:
         unavailable("jiter is not installed (pip install -e '.[speedups]')")
     return request.param
 
