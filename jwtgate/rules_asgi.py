@@ -44,9 +44,6 @@ class RulesApp:
         self._report = decision_report(reporter, table)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if is_preflight(scope):  # the app's CORS layer answers it
-            await self.app(scope, receive, send)
-            return
         root = scope.get("root_path", "")
         path: str = scope.get("path", "/") or "/"
         if root and path.startswith(root) and path != root:
@@ -59,7 +56,8 @@ class RulesApp:
             user.roles if user is not None else frozenset(),
             scope.get("query_string", b"").decode("latin-1"),
         )
-        if decision is None:
+        # A CORS preflight is not ruled on: the app's CORS layer answers it.
+        if decision is None or is_preflight(scope):
             await self.app(scope, receive, send)
             return
         report = self._report

@@ -60,14 +60,13 @@ class RulesApp:
         self._report = decision_report(reporter, table)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if is_preflight(environ):  # the app's CORS layer answers it
-            return self.app(environ, start_response)
         path = _wsgi_text(environ.get("PATH_INFO", "")) or "/"
         user = environ.get(USER_KEY)
         decision = self.table.decide(
             path, user.roles if user is not None else frozenset(), environ.get("QUERY_STRING", "")
         )
-        if decision is None:
+        # A CORS preflight is not ruled on: the app's CORS layer answers it.
+        if decision is None or is_preflight(environ):
             return self.app(environ, start_response)
         environ[RULE_KEY] = decision
         report = self._report
