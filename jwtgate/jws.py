@@ -31,7 +31,7 @@ from typing import Any, Final
 
 from . import speedups
 from .errors import InvalidToken
-from .user import FrozenDict
+from .user import FrozenDict, freeze_json_array
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
@@ -105,8 +105,12 @@ def _segment(standard: bytes, last: str) -> bytes:
 def _frozen_object(pairs: list[tuple[str, Any]]) -> FrozenDict:
     # Keys shared: every user's claims hold one "email", one "app_metadata" … (some 55
     # bytes each) where the parser makes a new string for every key of every token.
+    # (Arrays are frozen here; the objects in them were frozen by this hook already.)
     obj = FrozenDict(
-        [(_known(k) or _key(k), _frozen_array(v) if v.__class__ is list else v) for k, v in pairs]
+        [
+            (_known(k) or _key(k), freeze_json_array(v) if v.__class__ is list else v)
+            for k, v in pairs
+        ]
     )
     if len(obj) != len(pairs):
         raise InvalidToken("The token has duplicate JSON members")
@@ -128,12 +132,6 @@ def _key(key: str) -> str:
             _KEYS.clear()
         _KEYS[key] = key
     return key
-
-
-def _frozen_array(items: list[Any]) -> tuple[Any, ...]:
-    if list in map(type, items):
-        return tuple([_frozen_array(i) if i.__class__ is list else i for i in items])
-    return tuple(items)
 
 
 def _no_constants(name: str) -> Any:

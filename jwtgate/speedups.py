@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from .logs import logger
-from .user import FrozenDict
+from .user import FrozenDict, freeze_json_object
 
 __all__ = ["checked_jiter", "parse", "parsed"]
 
@@ -91,29 +91,4 @@ def parsed(from_json: Callable[[bytes], Any], raw: bytes, brackets: int) -> Froz
         return None
     if brackets == 1:  # nothing nested: no object or array but this one
         return FrozenDict(value)
-    return _frozen(value)
-
-
-def _frozen(value: dict[str, Any]) -> FrozenDict:
-    # Recursive: jiter nests at most some 200 levels, well within Python's stack.
-    # type(item), not item.__class__: CPython 3.11 specialises the call, not the attribute.
-    for key, item in value.items():
-        kind = type(item)
-        if kind is dict:
-            value[key] = _frozen(item)
-        elif kind is list:
-            value[key] = _frozen_items(item)
-    return FrozenDict(value)
-
-
-def _frozen_items(items: list[Any]) -> tuple[Any, ...]:
-    kinds = set(map(type, items))  # in C: most arrays (roles, audiences) hold strings alone
-    if dict in kinds or list in kinds:
-        # _frozen's loop again, by index: one helper for both would cost a call per item.
-        for index, item in enumerate(items):
-            kind = type(item)
-            if kind is dict:
-                items[index] = _frozen(item)
-            elif kind is list:
-                items[index] = _frozen_items(item)
-    return tuple(items)
+    return freeze_json_object(value)

@@ -17,6 +17,8 @@ __all__ = [
     "RolesClaim",
     "User",
     "freeze",
+    "freeze_json_array",
+    "freeze_json_object",
     "read_claim",
     "roles_from_claims",
     "roles_reader",
@@ -151,6 +153,37 @@ def freeze(value: Any) -> Any:
     if isinstance(value, set | frozenset):
         return frozenset(value)
     return value
+
+
+def freeze_json_object(value: dict[str, Any]) -> FrozenDict:
+    """A parsed JSON object made read-only in place: nested objects too, arrays as tuples.
+
+    ``freeze`` for what a JSON parser returns (dicts, lists, scalars), at a
+    cache miss's speed: it looks at dicts and lists alone and reuses them.
+    """
+    # Recursive: the parsers nest a couple of hundred levels at most, within Python's stack.
+    # type(item), not item.__class__: CPython 3.11 specialises the call, not the attribute.
+    for key, item in value.items():
+        kind = type(item)
+        if kind is dict:
+            value[key] = freeze_json_object(item)
+        elif kind is list:
+            value[key] = freeze_json_array(item)
+    return FrozenDict(value)
+
+
+def freeze_json_array(items: list[Any]) -> tuple[Any, ...]:
+    """A parsed JSON array as a tuple, its plain dicts and lists frozen in place."""
+    kinds = set(map(type, items))  # in C: most arrays (roles, audiences) hold strings alone
+    if dict in kinds or list in kinds:
+        # freeze_json_object's loop, by index: one helper for both costs a call per item.
+        for index, item in enumerate(items):
+            kind = type(item)
+            if kind is dict:
+                items[index] = freeze_json_object(item)
+            elif kind is list:
+                items[index] = freeze_json_array(item)
+    return tuple(items)
 
 
 def _role_set(roles: Iterable[str]) -> frozenset[str]:
