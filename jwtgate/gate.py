@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from .cache import ClaimsCache, HitCheck
 from .csrf import CSRFPolicy
@@ -132,6 +132,9 @@ class Gate:
         # others it takes the tokens that carry no iss at all (Netlify's).
         self._any_issuer = issuerless[0] if len(self.issuers) == 1 and issuerless else None
         self._no_iss_issuer = issuerless[0] if issuerless else None
+        # How claims free of backslashes spell each trusted iss (see _names_no_trusted_issuer);
+        # None where a token may name no issuer at all.
+        self._trusted_spellings = None if issuerless else tuple(map(_quoted, self._by_iss))
         self.sources = _check_sources(sources, self.issuers)
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
             raise ConfigurationError("cache_size: must be a whole number ≥ 0 (0 disables it)")
@@ -428,6 +431,9 @@ class Gate:
                 ):
                     raise InvalidSignature(NO_KEY)
                 noted = None
+            spellings = self._trusted_spellings
+            if spellings is not None and _names_no_trusted_issuer(payload, spellings):
+                raise UntrustedIssuer()
             marks = json_marks(payload)  # counted for the depth limit, then the size estimate
             claims = parse_claims(payload, max_depth=depth, marks=marks)
             issuer = noted = self._issuer_for(claims)
@@ -499,8 +505,35 @@ class Gate:
         return f"Gate(issuers={self.issuers!r}, sources={[s.spec for s in self.sources]!r})"
 
 
+_BACKSLASH: Final = ord("\\")
+
 # The built-in token checks, which the parser's own checks imply (see _verify).
 _PLAIN_CHECKS = (Source.check, BearerSource.check)
+
+
+def _quoted(name: str) -> bytes:
+    """``name`` as a JSON string spells it when it needs no escape: its UTF-8, quoted."""
+    return b'"' + name.encode("utf-8", "surrogatepass") + b'"'
+
+
+def _names_no_trusted_issuer(payload: bytes, spellings: Sequence[bytes]) -> bool:
+    """True when the claims text ``payload`` cannot name a trusted issuer in its ``iss``.
+
+    A JSON text without a backslash has no escapes, so each of its strings is its
+    characters between quotes: an ``iss`` equal to a trusted name is then that name's
+    spelling, found in the text. When none is found the token is refused without
+    its claims being parsed, which is most of what refusing it costs. A text that
+    is also malformed is then refused as naming no trusted issuer rather than as
+    malformed: a refusal either way.
+    """
+    # An int, and find(): `bytes in bytes` first tries its operand as an int, which
+    # raises and clears a TypeError (0.2 µs); a loop: all() of a generator costs 0.3 µs.
+    if _BACKSLASH in payload:
+        return False
+    for spelling in spellings:  # noqa: SIM110
+        if payload.find(spelling) >= 0:
+            return False
+    return True
 
 
 def _keys_before_claims(

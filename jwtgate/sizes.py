@@ -42,6 +42,7 @@ _DICT, _PER_KEY = 184, 40
 _TUPLE, _PER_ITEM = 40, 8
 _STR_ASCII, _STR_WIDE, _PER_CHAR_WIDE = 49, 76, 4
 _NUMBER = 32
+_BACKSLASH: Final = ord("\\")
 
 _getsizeof = sys.getsizeof
 #: A ``User``: the same for every one (its fields are slots).
@@ -64,7 +65,9 @@ def claims_bound(payload: bytes, marks: bytes | None = None) -> int:
     commas = len(marks) - objects - arrays - colons - quotes
     size = len(payload)
     values = commas + objects + arrays + 1  # every value is first in its container or after a comma
-    if payload.isascii() and (b"\\" not in payload or b"\\u" not in payload):
+    # ord(): `bytes in bytes` first tries its operand as an int, raising and clearing a
+    # TypeError (0.2 µs, on every miss).
+    if payload.isascii() and (_BACKSLASH not in payload or payload.find(b"\\u") < 0):
         text = (quotes // 2 + 1) * _STR_ASCII + size
     else:
         text = (quotes // 2 + 1) * _STR_WIDE + _PER_CHAR_WIDE * size

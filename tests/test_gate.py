@@ -204,7 +204,7 @@ def test_one_key_serves_rs_and_ps_only_when_both_are_allowed(make_factory, clock
 @pytest.mark.parametrize(
     ("header", "payload", "message"),
     [
-        ({"typ": "JWT"}, '{"sub":"u","exp":1,"exp":9999999999}', "duplicate"),
+        ({"typ": "JWT"}, '{"iss":"%s","sub":"u","exp":1,"exp":9999999999}', "duplicate"),
         ('{"alg":"HS256","alg":"HS256"}', None, "duplicate"),
         ({"alg": "none"}, None, "algorithm"),
         ({"alg": "None"}, None, "algorithm"),
@@ -220,7 +220,7 @@ def test_hostile_headers_and_payloads(make_factory, clock, header, payload, mess
     gate = Gate(issuers=[factory.issuer_config()], clock=clock)
     if isinstance(header, dict):
         header = {**header_for(factory), **header}
-    body = payload or factory.claims()
+    body = payload % factory.issuer if payload else factory.claims()
     refuse(gate, raw_token(factory, header, body, alg="HS256"), InvalidToken, message)
 
 

@@ -79,7 +79,10 @@ def _raw(tokens: TokenFactory, payload: bytes) -> str:
         (lambda t: t.not_yet_valid(), ImmatureToken),
         (lambda t: t.alg_none(), InvalidToken),
         (lambda t: t.token()[:-30] + "." + t.token()[-20:], InvalidToken),
-        (lambda t: _raw(t, b'{"sub":"u","exp":1,"exp":2}'), InvalidToken),
+        (
+            lambda t: _raw(t, b'{"iss":"%s","sub":"u","exp":1,"exp":2}' % t.issuer.encode()),
+            InvalidToken,
+        ),
     ],
     ids=[
         "wrong-signature",
