@@ -23,7 +23,7 @@ from .errors import (
     UntrustedIssuer,
 )
 from .issuer import NO_KEY, Issuer
-from .jws import DEFAULT_MAX_DEPTH, json_marks, parse_claims, parse_parts
+from .jws import DEFAULT_MAX_DEPTH, json_marks, parse_body, parse_claims, parse_header
 from .keys import KeySource, VerificationKey
 from .logs import fingerprint, logger
 from .refusals import ISSUER_NOTE, REFUSAL_TTL, REFUSALS_BYTES, REFUSALS_SIZE, Refusals
@@ -411,7 +411,7 @@ class Gate:
         candidates: Sequence[VerificationKey] | None = None
         try:
             try:
-                header, payload, signing_input, signature = parse_parts(token, depth)
+                header, split = parse_header(token, depth)
             except InvalidToken:
                 # The parser accepts only what jwtgate's source checks pass, so they run now
                 # only to name a refusal: a malformed Authorization header is a 400.
@@ -431,6 +431,8 @@ class Gate:
                 ):
                     raise InvalidSignature(NO_KEY)
                 noted = None
+            # Decoded only now: a token its header refuses is not (its characters are checked).
+            payload, signing_input, signature = parse_body(token, split)
             spellings = self._trusted_spellings
             if spellings is not None and _names_no_trusted_issuer(payload, spellings):
                 raise UntrustedIssuer()

@@ -39,7 +39,9 @@ __all__ = [
     "ParsedToken",
     "json_marks",
     "parse",
+    "parse_body",
     "parse_claims",
+    "parse_header",
     "parse_jws",
     "parse_parts",
 ]
@@ -54,6 +56,9 @@ _SEGMENT_CHARS = re.compile(r"[A-Za-z0-9_.-]*")
 _CANONICAL_LAST = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
 # base64url's two own characters as standard base64 spells them, for binascii.
 _TO_STANDARD: Final = bytes.maketrans(b"-_", b"+/")
+_NOT_BASE64URL: Final = bytes(
+    c for c in range(256) if not (chr(c).isascii() and (chr(c).isalnum() or chr(c) in "-_."))
+)
 _PADDING: Final = (b"", b"", b"==", b"=")
 # Every byte but JSON's structural ones, for bytes.translate to delete (json_marks).
 _NOT_MARKS: Final = bytes(c for c in range(256) if c not in b'{[:,"')
@@ -243,22 +248,29 @@ def _parse_slowly(token: str, max_depth: int) -> tuple[FrozenDict, bytes, bytes,
     return header, payload, token[: match.end(2)].encode("ascii"), signature
 
 
-def parse_parts(token: str, max_depth: int) -> tuple[FrozenDict, bytes, bytes, bytes]:
-    """``parse_jws`` as a tuple (header, payload, signing input, signature), for the gate.
+#: Where ``parse_header`` left a token, for ``parse_body``: its ASCII bytes, the same
+#: translated to standard base64, and the positions of its two dots.
+Split = tuple[bytes, bytes, int, int]
 
-    A token's first request, and every refusal, runs this: the dataclass
-    ``parse_jws`` returns costs a fifth of the rest.
+
+def parse_header(token: str, max_depth: int) -> tuple[FrozenDict, Split]:
+    """The first half of ``parse_parts``: the header, and where the rest lies.
+
+    Every character of the token is checked (so a token that is not a compact JWS
+    is refused here, with what is wrong with it); the payload and the signature
+    are decoded by ``parse_body``, so that a token its header already refuses
+    (an algorithm not allowed, an unknown ``kid``) is not decoded further.
     """
     # The fast path accepts exactly the tokens _parse_slowly accepts: ASCII, two dots,
-    # non-empty header and signature, nothing outside base64url's alphabet (binascii's
-    # strict mode refuses any character but "+", "/" and "=", which translate deletes:
-    # the length then differs), canonical segments. Anything else takes the slow path,
-    # which also says what is wrong.
+    # non-empty header and signature, nothing outside base64url's alphabet (translate
+    # deletes any other character: the length then differs), canonical segments (the
+    # payload's and the signature's checked by parse_body). Anything else takes the slow
+    # path, which says what is wrong.
     try:
         raw = token.encode("ascii")
         first = raw.index(b".")
         second = raw.index(b".", first + 1)
-        standard = raw.translate(_TO_STANDARD, b"+/=")
+        standard = raw.translate(_TO_STANDARD, _NOT_BASE64URL)
         if (
             first == 0
             or second == len(raw) - 1
@@ -269,14 +281,30 @@ def parse_parts(token: str, max_depth: int) -> tuple[FrozenDict, bytes, bytes, b
         segment = token[:first]
         header = _HEADERS.get(segment) if max_depth >= 1 else None
         header_raw = b"" if header is not None else _segment(standard[:first], token[first - 1])
-        payload = _segment(standard[first + 1 : second], token[second - 1])
-        signature = _segment(standard[second + 1 :], token[-1])
     except (ValueError, binascii.Error):  # UnicodeEncodeError is a ValueError
-        return _parse_slowly(token, max_depth)
+        _parse_slowly(token, max_depth)  # raises, saying what is wrong
+        raise InvalidToken("The token is malformed") from None  # pragma: no cover
     if header is None:
         header = _json_object(header_raw, "header", max_depth)
         _remember_header(segment, header_raw, header)
-    return header, payload, raw[:second], signature
+    return header, (raw, standard, first, second)
+
+
+def parse_body(token: str, split: Split) -> tuple[bytes, bytes, bytes]:
+    """The second half of ``parse_parts``: (payload, signing input, signature)."""
+    raw, standard, first, second = split
+    try:
+        payload = _segment(standard[first + 1 : second], token[second - 1])
+        signature = _segment(standard[second + 1 :], token[-1])
+    except (ValueError, binascii.Error):
+        raise InvalidToken("The token is malformed") from None
+    return payload, raw[:second], signature
+
+
+def parse_parts(token: str, max_depth: int) -> tuple[FrozenDict, bytes, bytes, bytes]:
+    """``parse_jws`` as a tuple (header, payload, signing input, signature)."""
+    header, split = parse_header(token, max_depth)
+    return (header, *parse_body(token, split))
 
 
 def parse_jws(token: str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> JWS:

@@ -224,6 +224,53 @@ def test_hostile_headers_and_payloads(make_factory, clock, header, payload, mess
     refuse(gate, raw_token(factory, header, body, alg="HS256"), InvalidToken, message)
 
 
+def test_a_token_its_header_refuses_is_not_decoded_further(make_factory, clock, monkeypatch):
+    factory = make_factory("HS256")
+    gate = Gate(issuers=[factory.issuer_config()], clock=clock)
+    decoded = []
+    real = jwtgate.gate.parse_body
+
+    def counting(token, split):
+        decoded.append(token)
+        return real(token, split)
+
+    monkeypatch.setattr(jwtgate.gate, "parse_body", counting)
+    bad_alg = raw_token(factory, header_for(factory, alg="HS512"), factory.claims(), alg="HS512")
+    refuse(gate, bad_alg, InvalidToken, "algorithm")
+    # A payload that is not canonical base64url is not looked at either: refused alike.
+    head, payload, signature = bad_alg.split(".")
+    refuse(gate, f"{head}.{payload}x.{signature}", InvalidToken, "algorithm")
+    assert decoded == []
+    good = factory.token()
+    assert gate.authenticate(headers=bearer(good)) is not None
+    assert decoded == [good]
+    refuse(gate, f"{good[:-1]}x", InvalidToken, "malformed")  # decoded: its header is fine
+
+
+@pytest.mark.parametrize(
+    ("character", "status", "description"),
+    [
+        ("!", 400, "The Authorization header is malformed"),  # outside RFC 6750's b64token
+        (" ", 400, "The Authorization header is malformed"),
+        ("=", 400, "The Authorization header is malformed"),  # only at the end of one
+        ("+", 401, "The token is malformed"),  # b64token, but not base64url
+        ("/", 401, "The token is malformed"),
+        ("~", 401, "The token is malformed"),
+    ],
+)
+def test_a_character_outside_base64url_is_judged_before_the_header(
+    make_factory, clock, character, status, description
+):
+    factory = make_factory("HS256")
+    gate = Gate(issuers=[factory.issuer_config()], clock=clock)
+    bad_alg = raw_token(factory, header_for(factory, alg="HS512"), factory.claims(), alg="HS512")
+    head, payload, signature = bad_alg.split(".")
+    token = f"{head}.{payload[:5]}{character}{payload[5:]}.{signature}"
+    with pytest.raises((InvalidRequest, InvalidToken)) as info:
+        gate.authenticate(headers=bearer(token))
+    assert (info.value.status, info.value.description) == (status, description)
+
+
 @pytest.mark.parametrize(("offset", "accepted"), [(-29, True), (-30, False), (-31, False)])
 def test_exp_leeway_boundary(make_factory, clock, offset, accepted):
     factory = make_factory("HS256")
@@ -429,13 +476,13 @@ def test_two_different_tokens_are_invalid_request(make_factory, clock):
 @pytest.fixture
 def parse_calls(monkeypatch):
     calls = []
-    real = jwtgate.gate.parse_parts
+    real = jwtgate.gate.parse_header
 
     def counting(token, max_depth):
         calls.append(token)
         return real(token, max_depth)
 
-    monkeypatch.setattr(jwtgate.gate, "parse_parts", counting)
+    monkeypatch.setattr(jwtgate.gate, "parse_header", counting)
     return calls
 
 

@@ -119,6 +119,34 @@ def test_the_fast_and_the_slow_parsers_agree():
             assert jws._parse_slowly(token, 32) == fast
 
 
+@pytest.mark.parametrize("segment", [0, 1, 2])
+def test_every_character_outside_base64url_is_refused_alike_by_both_paths(segment):
+    """The fast path's alphabet check covers every segment, before any is decoded."""
+    parts = [HEADER, PAYLOAD, SIG]
+    for code in range(128):
+        character = chr(code)
+        if character.isalnum() or character in "-_":
+            continue
+        broken = list(parts)
+        broken[segment] = parts[segment][:3] + character + parts[segment][3:]
+        token = ".".join(broken)
+        with pytest.raises(InvalidToken) as slow:
+            jws._parse_slowly(token, 32)
+        with pytest.raises(InvalidToken) as fast:
+            jws.parse_header(token, 32)
+        assert fast.value.description == slow.value.description, repr(character)
+
+
+def test_the_header_comes_first_and_the_rest_is_decoded_apart():
+    header, split = jws.parse_header(f"{HEADER}.{PAYLOAD}.{SIG[:-1]}x", 32)
+    assert header == {"alg": "HS256"}
+    with pytest.raises(InvalidToken, match="malformed"):  # a non-canonical signature
+        jws.parse_body(f"{HEADER}.{PAYLOAD}.{SIG[:-1]}x", split)
+    token = f"{HEADER}.{PAYLOAD}.{SIG}"
+    header, split = jws.parse_header(token, 32)
+    assert jws.parse_body(token, split) == jws._parse_slowly(token, 32)[1:]
+
+
 def test_claim_keys_are_shared_by_either_parser():
     first = parse(t(p='{"email":"a","app_metadata":{"roles":["r"]}}')).claims
     second = parse(t(p='{"email":"b","app_metadata":{"roles":["s"]}}')).claims

@@ -40,13 +40,13 @@ from .test_observe import Events
 def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The tokens the gate parsed: a remembered refusal parses nothing."""
     calls: list[str] = []
-    real = jwtgate.gate.parse_parts
+    real = jwtgate.gate.parse_header
 
     def counting(token: str, max_depth: int) -> Any:
         calls.append(token)
         return real(token, max_depth)
 
-    monkeypatch.setattr(jwtgate.gate, "parse_parts", counting)
+    monkeypatch.setattr(jwtgate.gate, "parse_header", counting)
     return calls
 
 
