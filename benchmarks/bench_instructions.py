@@ -16,7 +16,8 @@ by about one per cent from one run to the next). Instructions are not time
 Cases: the strict parse of the claims alone; an HS256 cache miss and its
 floor (the base64url decoding and the HMAC-SHA256 of the same tokens); a
 refusal of an untrusted issuer, which reads the claims, and its floor (the
-base64url decoding). The parse, the miss and the refusal run with jiter (the
+base64url decoding); a refusal on the header alone (an algorithm the issuer
+does not allow), and its floor. The parse, the miss and the refusal run with jiter (the
 ``speedups`` extra) where it is installed, and with the standard library's
 strict decoder alone.
 """
@@ -48,7 +49,9 @@ CASES = {
     "miss": "HS256 cache miss",
     "floor": "  its floor: base64url + HMAC-SHA256",
     "untrusted-issuer": "refusal: untrusted issuer",
-    "base64": "  their floor: base64url decoding",
+    "base64": "  its floor: base64url decoding",
+    "algorithm": "refusal: algorithm not allowed",
+    "base64-algorithm": "  its floor: base64url decoding",
 }
 NOW = time.time()
 
@@ -64,6 +67,10 @@ def calls(case: str, count: int) -> list[Callable[[], object]]:
         tokens.token(sub=f"{i:06d}", iss="https://elsewhere.test/", **realistic_claims())
         for i in range(count)
     ]
+    # Signed with ES256 for an issuer that allows HS256 alone: refused on its header (not
+    # RS256: making an RSA key takes a number of instructions that varies by millions).
+    other_alg = TokenFactory("ES256", issuer=tokens.issuer, kid=tokens.kid)
+    refused_alg = [other_alg.token(sub=f"{i:06d}", **realistic_claims()) for i in range(count)]
     for token in minted(tokens, 20, "warm"):  # the imports and first-call costs, outside
         gate.authenticate(headers={"Authorization": f"Bearer {token}"})
 
@@ -77,6 +84,8 @@ def calls(case: str, count: int) -> list[Callable[[], object]]:
         "floor": [signature_floor("HS256", t, tokens.secret) for t in fresh],
         "untrusted-issuer": [refuse(gate, t) for t in elsewhere],
         "base64": [b64_floor(t) for t in elsewhere],
+        "algorithm": [refuse(gate, t) for t in refused_alg],
+        "base64-algorithm": [b64_floor(t) for t in refused_alg],
     }
     return made[case]
 
@@ -145,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     for case in CASES:
         for parser_name in parsers:
             per_call.setdefault((case, parser_name), per_call[(case, parsers[0])])
-    floors = {"miss": "floor", "untrusted-issuer": "base64"}
+    floors = {"miss": "floor", "untrusted-issuer": "base64", "algorithm": "base64-algorithm"}
     header = f"{'case':<40}" + "".join(f"{p:>12}{'× floor':>10}" for p in parsers)
     if len(parsers) == 2:
         header += f"{'jiter/stdlib':>14}"
