@@ -56,6 +56,7 @@ _SEGMENT_CHARS = re.compile(r"[A-Za-z0-9_.-]*")
 _CANONICAL_LAST = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
 # base64url's two own characters as standard base64 spells them, for binascii.
 _TO_STANDARD: Final = bytes.maketrans(b"-_", b"+/")
+# Every byte but base64url's alphabet and the dot, for bytes.translate to delete.
 _NOT_BASE64URL: Final = bytes(
     c for c in range(256) if not (chr(c).isascii() and (chr(c).isalnum() or chr(c) in "-_."))
 )
