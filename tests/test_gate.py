@@ -30,6 +30,7 @@ from jwtgate.testing.factory import generate_key
 from tests.tokens import bearer
 
 from .conftest import NOW
+from .spies import first_arguments
 from .tokens import b64, header_for, raw_token
 
 ALGORITHMS = ["HS256", "RS256", "ES256", "EdDSA"]
@@ -227,14 +228,7 @@ def test_hostile_headers_and_payloads(make_factory, clock, header, payload, mess
 def test_a_token_its_header_refuses_is_not_decoded_further(make_factory, clock, monkeypatch):
     factory = make_factory("HS256")
     gate = Gate(issuers=[factory.issuer_config()], clock=clock)
-    decoded = []
-    real = jwtgate.gate.parse_body
-
-    def counting(token, split):
-        decoded.append(token)
-        return real(token, split)
-
-    monkeypatch.setattr(jwtgate.gate, "parse_body", counting)
+    decoded = first_arguments(monkeypatch, jwtgate.gate, "parse_body")
     bad_alg = raw_token(factory, header_for(factory, alg="HS512"), factory.claims(), alg="HS512")
     refuse(gate, bad_alg, InvalidToken, "algorithm")
     # A payload that is not canonical base64url is not looked at either: refused alike.
@@ -475,15 +469,7 @@ def test_two_different_tokens_are_invalid_request(make_factory, clock):
 
 @pytest.fixture
 def parse_calls(monkeypatch):
-    calls = []
-    real = jwtgate.gate.parse_header
-
-    def counting(token, max_depth):
-        calls.append(token)
-        return real(token, max_depth)
-
-    monkeypatch.setattr(jwtgate.gate, "parse_header", counting)
-    return calls
+    return first_arguments(monkeypatch, jwtgate.gate, "parse_header")
 
 
 def test_a_verified_token_is_served_from_the_cache(gate, rs256, parse_calls):

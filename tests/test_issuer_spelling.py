@@ -20,6 +20,7 @@ import jwtgate.gate
 from jwtgate import AuthError, Gate, Issuer, UntrustedIssuer
 from jwtgate.testing import TokenFactory
 
+from .spies import first_arguments
 from .tokens import bearer, header_for, raw_token
 
 TRUSTED = "https://bücher.test/tenant/"
@@ -39,15 +40,7 @@ def gate(factory: TokenFactory, clock: Any) -> Gate:
 @pytest.fixture
 def parsed(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     """The claims texts the gate parsed."""
-    calls: list[bytes] = []
-    real = jwtgate.gate.parse_claims
-
-    def counting(payload: bytes, **kwargs: Any) -> Any:
-        calls.append(payload)
-        return real(payload, **kwargs)
-
-    monkeypatch.setattr(jwtgate.gate, "parse_claims", counting)
-    return calls
+    return first_arguments(monkeypatch, jwtgate.gate, "parse_claims")
 
 
 def signed(factory: TokenFactory, claims_text: str | bytes) -> str:

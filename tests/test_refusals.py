@@ -33,21 +33,14 @@ from jwtgate.testing import TokenFactory
 from tests.tokens import bearer
 
 from .conftest import FrozenClock
+from .spies import first_arguments
 from .test_observe import Events
 
 
 @pytest.fixture
 def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The tokens the gate parsed: a remembered refusal parses nothing."""
-    calls: list[str] = []
-    real = jwtgate.gate.parse_header
-
-    def counting(token: str, max_depth: int) -> Any:
-        calls.append(token)
-        return real(token, max_depth)
-
-    monkeypatch.setattr(jwtgate.gate, "parse_header", counting)
-    return calls
+    return first_arguments(monkeypatch, jwtgate.gate, "parse_header")
 
 
 def refused(gate: Gate, headers: dict[str, str], **kwargs: Any) -> AuthError:
